@@ -1,0 +1,214 @@
+//! Principals, groups and dataset grants: who may read and write which dataset.
+//!
+//! The policy is checked against the tables a statement names (before views are expanded), so
+//! a view works like a BigQuery authorised view: reading `marts.orders` needs a grant on
+//! `marts`, not on the `raw` tables underneath it. That is what keeps analysts off raw data
+//! while letting them use what is built from it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::project::AccessSection;
+
+/// The dataset where kura records itself (query log, load log, ...).
+pub const SYSTEM_DATASET: &str = "_kura";
+
+/// The dataset of raw loads: engineers only unless `kura.toml` says otherwise.
+pub const RAW_DATASET: &str = "raw";
+
+/// Read or write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Access::Read => "read",
+            Access::Write => "write",
+        })
+    }
+}
+
+/// The grants of one dataset, as written in `kura.toml`.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetGrants {
+    #[serde(default)]
+    pub read: Vec<String>,
+    #[serde(default)]
+    pub write: Vec<String>,
+}
+
+/// A refused access, with everything the error message needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessDenied {
+    pub principal: String,
+    pub dataset: String,
+    pub access: Access,
+    /// Who would be allowed, as configured, to suggest the fix.
+    pub allowed: Vec<String>,
+}
+
+/// The resolved access policy of a project.
+#[derive(Debug, Clone)]
+pub struct AccessPolicy {
+    groups: BTreeMap<String, BTreeSet<String>>,
+    datasets: BTreeMap<String, DatasetGrants>,
+}
+
+impl AccessPolicy {
+    pub fn new(section: &AccessSection) -> Self {
+        let groups = section
+            .groups
+            .iter()
+            .map(|(g, members)| {
+                let members = members
+                    .iter()
+                    .map(|m| m.strip_prefix("user:").unwrap_or(m).to_string())
+                    .collect();
+                (g.clone(), members)
+            })
+            .collect();
+        Self {
+            groups,
+            datasets: section.datasets.clone(),
+        }
+    }
+
+    /// The groups `principal` belongs to.
+    pub fn groups_of(&self, principal: &str) -> Vec<&str> {
+        self.groups
+            .iter()
+            .filter(|(_, members)| members.contains(principal))
+            .map(|(g, _)| g.as_str())
+            .collect()
+    }
+
+    /// The grants that apply to `dataset`: its own entry, else the `"*"` entry, else kura's
+    /// defaults (raw: engineers only; `_kura`: read by engineers and analysts; others: read
+    /// by engineers and analysts, written by engineers).
+    pub fn grants_for(&self, dataset: &str) -> DatasetGrants {
+        if let Some(g) = self.datasets.get(dataset) {
+            return g.clone();
+        }
+        let engineers = "group:engineers".to_string();
+        let analysts = "group:analysts".to_string();
+        if dataset == RAW_DATASET {
+            return DatasetGrants {
+                read: vec![engineers.clone()],
+                write: vec![engineers],
+            };
+        }
+        if dataset == SYSTEM_DATASET {
+            return DatasetGrants {
+                read: vec![engineers, analysts],
+                write: Vec::new(),
+            };
+        }
+        if let Some(g) = self.datasets.get("*") {
+            return g.clone();
+        }
+        DatasetGrants {
+            read: vec![engineers.clone(), analysts],
+            write: vec![engineers],
+        }
+    }
+
+    /// Checks one access. Writes to `_kura` are refused to everyone: only kura writes there.
+    ///
+    /// # Errors
+    /// [`AccessDenied`] naming the principal, dataset and access, with who is allowed.
+    pub fn check(&self, principal: &str, dataset: &str, access: Access) -> Result<(), AccessDenied> {
+        let grants = self.grants_for(dataset);
+        let members = match access {
+            Access::Read => &grants.read,
+            Access::Write => &grants.write,
+        };
+        let allowed = !(dataset == SYSTEM_DATASET && access == Access::Write)
+            && members.iter().any(|m| self.matches(m, principal));
+        if allowed {
+            Ok(())
+        } else {
+            Err(AccessDenied {
+                principal: principal.to_string(),
+                dataset: dataset.to_string(),
+                access,
+                allowed: members.clone(),
+            })
+        }
+    }
+
+    fn matches(&self, member: &str, principal: &str) -> bool {
+        if member == "*" {
+            return true;
+        }
+        if let Some(group) = member.strip_prefix("group:") {
+            return self
+                .groups
+                .get(group)
+                .is_some_and(|members| members.contains(principal));
+        }
+        member.strip_prefix("user:").unwrap_or(member) == principal
+    }
+}
+
+/// The principal to run as when none is given: `$KURA_PRINCIPAL`, else the OS user.
+pub fn default_principal() -> String {
+    ["KURA_PRINCIPAL", "USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::parse_config;
+
+    fn policy() -> AccessPolicy {
+        let config = parse_config(&crate::project::config_template("t", "alice")).unwrap();
+        let mut access = config.access;
+        access
+            .groups
+            .insert("analysts".into(), vec!["user:bob".into()]);
+        access.datasets.insert(
+            "marts".into(),
+            DatasetGrants {
+                read: vec!["group:analysts".into(), "dashboard".into()],
+                write: vec!["group:engineers".into()],
+            },
+        );
+        AccessPolicy::new(&access)
+    }
+
+    #[test]
+    fn raw_is_for_engineers_only() {
+        let p = policy();
+        assert!(p.check("alice", "raw", Access::Read).is_ok());
+        assert!(p.check("alice", "raw", Access::Write).is_ok());
+        let denied = p.check("bob", "raw", Access::Read).unwrap_err();
+        assert_eq!(denied.allowed, vec!["group:engineers"]);
+        assert!(p.check("dashboard", "raw", Access::Read).is_err());
+    }
+
+    #[test]
+    fn service_principal_gets_only_what_is_granted() {
+        let p = policy();
+        assert!(p.check("dashboard", "marts", Access::Read).is_ok());
+        assert!(p.check("dashboard", "marts", Access::Write).is_err());
+        assert!(p.check("dashboard", "stg", Access::Read).is_err());
+        assert!(p.check("bob", "stg", Access::Read).is_ok());
+    }
+
+    #[test]
+    fn nobody_writes_the_system_dataset() {
+        let p = policy();
+        assert!(p.check("alice", "_kura", Access::Write).is_err());
+        assert!(p.check("bob", "_kura", Access::Read).is_ok());
+    }
+}

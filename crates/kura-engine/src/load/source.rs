@@ -1,0 +1,223 @@
+//! What the loader reads: file formats, decompression, and the chunks every format yields.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+
+use super::{csv_source::CsvSource, json_source::JsonSource, parquet_source::ParquetSource};
+use crate::error::EngineError;
+
+/// Rows per batch handed to the Delta writer: large enough to amortise per-batch work, small
+/// enough that memory stays flat on big files.
+pub const CHUNK_ROWS: usize = 65_536;
+
+/// A file format kura loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    Tsv,
+    Ndjson,
+    Parquet,
+}
+
+impl FileFormat {
+    /// From the file name: `.csv`, `.tsv`, `.json`/`.jsonl`/`.ndjson`, `.parquet`, each
+    /// optionally `.gz`. GA4-style names without extension are newline-delimited JSON only when
+    /// asked for with `--format`.
+    pub fn detect(path: &Path) -> Option<FileFormat> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        let ext = name.rsplit_once('.')?.1;
+        Some(match ext {
+            "csv" => FileFormat::Csv,
+            "tsv" | "tab" => FileFormat::Tsv,
+            "json" | "jsonl" | "ndjson" => FileFormat::Ndjson,
+            "parquet" | "pq" => FileFormat::Parquet,
+            _ => return None,
+        })
+    }
+
+    pub fn parse(name: &str) -> Option<FileFormat> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "csv" => FileFormat::Csv,
+            "tsv" => FileFormat::Tsv,
+            "json" | "jsonl" | "ndjson" => FileFormat::Ndjson,
+            "parquet" => FileFormat::Parquet,
+            _ => return None,
+        })
+    }
+}
+
+/// A row that could not be read, kept with where it was and why.
+#[derive(Debug, Clone)]
+pub struct RejectedRow {
+    pub line: u64,
+    pub raw: String,
+    pub reason: String,
+}
+
+/// A batch of converted rows and the rows of the same stretch that were rejected.
+pub struct Chunk {
+    pub batch: RecordBatch,
+    pub rejected: Vec<RejectedRow>,
+    /// Bytes of the (decompressed) input consumed so far, for progress.
+    pub bytes_read: u64,
+}
+
+/// Opens a file for reading, decompressing `.gz` transparently.
+pub fn open_decompressed(path: &Path) -> Result<Box<dyn Read + Send>, EngineError> {
+    let file = File::open(path).map_err(|source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let reader = BufReader::with_capacity(1 << 20, file);
+    let gz = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    Ok(if gz {
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::read::MultiGzDecoder::new(reader),
+        ))
+    } else {
+        Box::new(reader)
+    })
+}
+
+/// The schema a file brings, inferred from its content (CSV, JSON) or read from its footer
+/// (Parquet), in the types kura stores.
+pub fn file_schema(path: &Path, format: FileFormat) -> Result<Schema, EngineError> {
+    match format {
+        FileFormat::Csv => super::csv_source::infer(path, b','),
+        FileFormat::Tsv => super::csv_source::infer(path, b'\t'),
+        FileFormat::Ndjson => super::json_source::infer(path),
+        FileFormat::Parquet => super::parquet_source::schema(path).map(|s| storable_schema(&s)),
+    }
+}
+
+/// A file being converted into batches of the target schema.
+pub enum FileSource {
+    Csv(CsvSource),
+    Json(JsonSource),
+    Parquet(ParquetSource),
+}
+
+impl FileSource {
+    pub fn open(path: &Path, format: FileFormat, target: SchemaRef) -> Result<Self, EngineError> {
+        Ok(match format {
+            FileFormat::Csv => FileSource::Csv(CsvSource::open(path, b',', target)?),
+            FileFormat::Tsv => FileSource::Csv(CsvSource::open(path, b'\t', target)?),
+            FileFormat::Ndjson => FileSource::Json(JsonSource::open(path, target)?),
+            FileFormat::Parquet => FileSource::Parquet(ParquetSource::open(path, target)?),
+        })
+    }
+
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>, EngineError> {
+        match self {
+            FileSource::Csv(s) => s.next_chunk(),
+            FileSource::Json(s) => s.next_chunk(),
+            FileSource::Parquet(s) => s.next_chunk(),
+        }
+    }
+}
+
+/// Maps an Arrow schema onto the types Delta stores: microsecond timestamps (UTC when zoned),
+/// signed integers, plain strings and binaries, no dictionaries, every column nullable.
+pub fn storable_schema(schema: &Schema) -> Schema {
+    Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| storable_field(f))
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn storable_field(f: &Field) -> Field {
+    Field::new(f.name(), storable_type(f.data_type()), true)
+}
+
+pub fn storable_type(dt: &DataType) -> DataType {
+    match dt {
+        DataType::UInt8 => DataType::Int16,
+        DataType::UInt16 => DataType::Int32,
+        DataType::UInt32 | DataType::UInt64 => DataType::Int64,
+        DataType::Float16 => DataType::Float32,
+        DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+        DataType::BinaryView | DataType::LargeBinary | DataType::FixedSizeBinary(_) => {
+            DataType::Binary
+        }
+        DataType::Date64 => DataType::Date32,
+        DataType::Timestamp(_, None) => DataType::Timestamp(TimeUnit::Microsecond, None),
+        DataType::Timestamp(_, Some(_)) => {
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        }
+        DataType::Time32(_) | DataType::Time64(_) | DataType::Null => DataType::Utf8,
+        DataType::Dictionary(_, v) => storable_type(v),
+        DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) => {
+            DataType::List(Arc::new(Field::new("element", storable_type(f.data_type()), true)))
+        }
+        DataType::Struct(fields) => DataType::Struct(Fields::from(
+            fields.iter().map(|f| storable_field(f)).collect::<Vec<_>>(),
+        )),
+        other => other.clone(),
+    }
+}
+
+/// Whether values of `incoming` convert to `existing` without loss, so a file may be loaded
+/// into a column of that type.
+pub fn converts_losslessly(incoming: &DataType, existing: &DataType) -> bool {
+    use DataType::*;
+    if incoming == existing || matches!(incoming, Null) {
+        return true;
+    }
+    match (incoming, existing) {
+        (Int8, Int16 | Int32 | Int64) | (Int16, Int32 | Int64) | (Int32, Int64) => true,
+        (Int8 | Int16 | Int32 | Int64, Float64) | (Float32, Float64) => true,
+        (Int8 | Int16 | Int32 | Int64, Decimal128(..)) => true,
+        (Date32, Timestamp(_, None)) => true,
+        (List(a), List(b)) => converts_losslessly(a.data_type(), b.data_type()),
+        (Struct(a), Struct(b)) => a.iter().all(|fa| {
+            b.iter()
+                .find(|fb| fb.name() == fa.name())
+                .is_none_or(|fb| converts_losslessly(fa.data_type(), fb.data_type()))
+        }),
+        // Every scalar has a text form; loading it into a STRING column keeps it as written.
+        (_, Utf8) => !matches!(incoming, List(_) | Struct(_) | Map(..)),
+        _ => false,
+    }
+}
+
+/// The input of one load: a file, its format and what identifies its content.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub format: FileFormat,
+    pub size: u64,
+    /// BLAKE3 of the file's bytes: the identity used to skip a reload.
+    pub content_hash: String,
+}
+
+impl InputFile {
+    /// Reads a file's size and content hash.
+    pub fn inspect(path: &Path, format: FileFormat) -> Result<Self, EngineError> {
+        let io = |source| EngineError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut hasher = blake3::Hasher::new();
+        let file = File::open(path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        hasher.update_reader(file).map_err(io)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            format,
+            size,
+            content_hash: hasher.finalize().to_hex().to_string(),
+        })
+    }
+}

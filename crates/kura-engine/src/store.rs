@@ -1,0 +1,220 @@
+//! The warehouse on disk: `<root>/<dataset>/<table>`, each table a Delta table.
+
+use std::path::{Path, PathBuf};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::protocol::SaveMode;
+use deltalake::DeltaTable;
+use url::Url;
+
+use crate::error::EngineError;
+
+/// A table's two-part name, `dataset.table`, validated.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TableName {
+    pub dataset: String,
+    pub table: String,
+}
+
+impl TableName {
+    /// Builds a name from its parts, checking both.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidName`] when a part is not lowercase snake_case.
+    pub fn new(dataset: &str, table: &str) -> Result<Self, EngineError> {
+        let full = format!("{dataset}.{table}");
+        validate_part(dataset, &full)?;
+        validate_part(table, &full)?;
+        Ok(Self {
+            dataset: dataset.to_string(),
+            table: table.to_string(),
+        })
+    }
+
+    /// Parses `dataset.table`.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidName`] when there are not exactly two valid parts.
+    pub fn parse(name: &str) -> Result<Self, EngineError> {
+        match name.split_once('.') {
+            Some((d, t)) if !t.contains('.') => Self::new(d, t),
+            _ => Err(EngineError::InvalidName {
+                name: name.to_string(),
+                reason: "expected DATASET.TABLE".into(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for TableName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.dataset, self.table)
+    }
+}
+
+fn validate_part(part: &str, full: &str) -> Result<(), EngineError> {
+    let mut chars = part.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if first_ok && rest_ok && part.len() <= 128 {
+        Ok(())
+    } else {
+        Err(EngineError::InvalidName {
+            name: full.to_string(),
+            reason: format!("`{part}` is not lowercase snake_case"),
+        })
+    }
+}
+
+/// Where tables live, and the few operations on them that do not need a query engine.
+#[derive(Debug, Clone)]
+pub struct TableStore {
+    root: PathBuf,
+}
+
+impl TableStore {
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn table_dir(&self, name: &TableName) -> PathBuf {
+        self.root.join(&name.dataset).join(&name.table)
+    }
+
+    /// Datasets, sorted: the directories under the root.
+    pub fn datasets(&self) -> Vec<String> {
+        sorted_dirs(&self.root)
+    }
+
+    /// Tables of a dataset, sorted: its directories that hold a Delta log.
+    pub fn tables(&self, dataset: &str) -> Vec<String> {
+        sorted_dirs(&self.root.join(dataset))
+            .into_iter()
+            .filter(|t| {
+                self.root
+                    .join(dataset)
+                    .join(t)
+                    .join("_delta_log")
+                    .is_dir()
+            })
+            .collect()
+    }
+
+    pub fn exists(&self, name: &TableName) -> bool {
+        self.table_dir(name).join("_delta_log").is_dir()
+    }
+
+    /// Opens a table at its latest version, or `None` when it does not exist.
+    ///
+    /// # Errors
+    /// [`EngineError::Delta`] when the log exists but cannot be read.
+    pub async fn open(&self, name: &TableName) -> Result<Option<DeltaTable>, EngineError> {
+        if !self.exists(name) {
+            return Ok(None);
+        }
+        let url = self.table_url(name)?;
+        deltalake::open_table(url)
+            .await
+            .map(Some)
+            .map_err(|source| EngineError::Delta {
+                table: name.to_string(),
+                source,
+            })
+    }
+
+    /// A handle for a table that may not exist yet, for the first write.
+    pub async fn open_or_new(&self, name: &TableName) -> Result<DeltaTable, EngineError> {
+        let dir = self.table_dir(name);
+        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let url = self.table_url(name)?;
+        DeltaTable::try_from_url(url)
+            .await
+            .map_err(|source| EngineError::Delta {
+                table: name.to_string(),
+                source,
+            })
+    }
+
+    pub fn table_url(&self, name: &TableName) -> Result<Url, EngineError> {
+        let dir = self.table_dir(name);
+        let abs = std::path::absolute(&dir).map_err(|source| EngineError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        Url::from_directory_path(&abs).map_err(|()| EngineError::InvalidName {
+            name: name.to_string(),
+            reason: format!("{} is not a valid table location", abs.display()),
+        })
+    }
+
+    /// Appends batches to a table in one commit, creating it and adding new columns as needed.
+    /// Used for kura's own tables, whose schemas grow between versions.
+    ///
+    /// # Errors
+    /// [`EngineError::Delta`] when the commit fails.
+    pub async fn append(
+        &self,
+        name: &TableName,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        commit: CommitProperties,
+    ) -> Result<u64, EngineError> {
+        let table = self.open_or_new(name).await?;
+        let batches = if batches.is_empty() {
+            vec![RecordBatch::new_empty(schema)]
+        } else {
+            batches
+        };
+        let table = table
+            .write(batches)
+            .with_save_mode(SaveMode::Append)
+            .with_schema_mode(deltalake::operations::write::SchemaMode::Merge)
+            .with_commit_properties(commit)
+            .await
+            .map_err(|source| EngineError::Delta {
+                table: name.to_string(),
+                source,
+            })?;
+        Ok(table.version().unwrap_or(0) as u64)
+    }
+}
+
+fn sorted_dirs(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        assert!(TableName::parse("raw.orders").is_ok());
+        assert!(TableName::parse("raw.events_20240101").is_ok());
+        assert!(TableName::parse("_kura.query_log").is_ok());
+        assert!(TableName::parse("Raw.orders").is_err());
+        assert!(TableName::parse("raw").is_err());
+        assert!(TableName::parse("a.b.c").is_err());
+        assert!(TableName::parse("raw.my-table").is_err());
+    }
+}

@@ -1,0 +1,494 @@
+//! The embedded warehouse: a DataFusion session over the project's Delta tables, with every
+//! statement checked against the access policy and recorded in the query log.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use chrono::Utc;
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::error::DataFusionError;
+use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::ExecutionPlan;
+use deltalake::kernel::transaction::CommitProperties;
+
+use crate::access::{Access, AccessPolicy, SYSTEM_DATASET};
+use crate::catalog::WarehouseCatalog;
+use crate::error::EngineError;
+use crate::project::Project;
+use crate::query_log::{self, QueryLogEntry, QueryStatus, TableScan};
+use crate::store::{TableName, TableStore};
+
+/// The DataFusion catalog name the warehouse is registered under.
+const CATALOG: &str = "kura";
+
+/// Who runs a statement, and the labels it is filed under in the query log.
+#[derive(Debug, Clone)]
+pub struct QueryContext {
+    pub principal: String,
+    pub labels: Vec<(String, String)>,
+}
+
+impl QueryContext {
+    pub fn new(principal: impl Into<String>) -> Self {
+        Self {
+            principal: principal.into(),
+            labels: Vec::new(),
+        }
+    }
+
+    pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// The rows of a finished query, and what it cost.
+#[derive(Debug)]
+pub struct QueryResult {
+    pub query_id: String,
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    pub rows: u64,
+    pub bytes_scanned: u64,
+    pub tables: Vec<TableScan>,
+}
+
+/// What a query would read, found without running it.
+#[derive(Debug, Clone)]
+pub struct DryRun {
+    pub bytes: u64,
+    pub files: u64,
+    pub tables: Vec<TableScan>,
+}
+
+/// A table as `kura tables` lists it.
+#[derive(Debug, Clone)]
+pub struct TableInfo {
+    pub name: TableName,
+    pub version: u64,
+    pub files: u64,
+    pub rows: Option<u64>,
+    pub bytes: u64,
+    pub partition_columns: Vec<String>,
+}
+
+/// The embedded warehouse of one project.
+pub struct Warehouse {
+    project: Project,
+    policy: AccessPolicy,
+    store: TableStore,
+    ctx: SessionContext,
+}
+
+impl Warehouse {
+    /// Opens the warehouse of a project, creating its directory on first use.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] when the warehouse directory cannot be created.
+    pub fn open(project: Project) -> Result<Self, EngineError> {
+        let root = project.warehouse_dir();
+        std::fs::create_dir_all(&root).map_err(|source| EngineError::Io {
+            path: root.clone(),
+            source,
+        })?;
+        let store = TableStore::new(root);
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_create_default_catalog_and_schema(false)
+            .with_default_catalog_and_schema(CATALOG, "public");
+        let ctx = SessionContext::new_with_config(config);
+        ctx.register_catalog(CATALOG, Arc::new(WarehouseCatalog::new(store.clone())));
+        Ok(Self {
+            policy: project.access_policy(),
+            project,
+            store,
+            ctx,
+        })
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    pub fn store(&self) -> &TableStore {
+        &self.store
+    }
+
+    pub fn policy(&self) -> &AccessPolicy {
+        &self.policy
+    }
+
+    /// The DataFusion session, for crates that register functions or plan directly.
+    pub fn session(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Runs one query as `ctx.principal` and records it in the query log, whatever the outcome.
+    ///
+    /// # Errors
+    /// [`EngineError::Sql`] for unparsable text, [`EngineError::NotAQuery`] for DDL/DML,
+    /// [`EngineError::AccessDenied`] when a named dataset is not readable by the principal,
+    /// [`EngineError::Query`] when planning or execution fails.
+    pub async fn query(&self, sql: &str, ctx: &QueryContext) -> Result<QueryResult, EngineError> {
+        let start_time = Utc::now();
+        let timer = Instant::now();
+        let query_id = uuid::Uuid::new_v4().to_string();
+        let outcome = self.run_query(sql, ctx).await;
+        let (status, error, rows, tables) = match &outcome {
+            Ok((_, batches, tables)) => (
+                QueryStatus::Ok,
+                None,
+                batches.iter().map(|b| b.num_rows() as u64).sum(),
+                tables.clone(),
+            ),
+            Err(e) => (status_of(e), Some(e.to_string()), 0, Vec::new()),
+        };
+        let bytes_scanned = tables.iter().map(|t| t.bytes).sum();
+        self.record(QueryLogEntry {
+            query_id: query_id.clone(),
+            principal: ctx.principal.clone(),
+            labels: ctx.labels.clone(),
+            statement: sql.to_string(),
+            statement_type: "QUERY".into(),
+            start_time,
+            duration_ms: timer.elapsed().as_millis() as i64,
+            bytes_scanned,
+            tables: tables.clone(),
+            rows,
+            status,
+            error,
+        })
+        .await?;
+        let (schema, batches, tables) = outcome?;
+        Ok(QueryResult {
+            query_id,
+            schema,
+            batches,
+            rows,
+            bytes_scanned,
+            tables,
+        })
+    }
+
+    /// Plans a query and reports the bytes it would read, from the Delta log's file list after
+    /// partition and statistics pruning and the Parquet footers' column-chunk sizes of the
+    /// projected columns. Nothing is executed and nothing is logged.
+    ///
+    /// # Errors
+    /// As [`Warehouse::query`].
+    pub async fn dry_run(&self, sql: &str, ctx: &QueryContext) -> Result<DryRun, EngineError> {
+        let plan = self.plan_checked(sql, ctx).await?;
+        let physical = self
+            .ctx
+            .state()
+            .create_physical_plan(&plan)
+            .await
+            .map_err(EngineError::Query)?;
+        let mut scans = Vec::new();
+        collect_file_scans(physical.as_ref(), &mut scans);
+        let mut per_table: BTreeMap<String, u64> = BTreeMap::new();
+        let mut files = 0;
+        for scan in scans {
+            let table = self.table_of(&scan.paths).unwrap_or_else(|| "?".into());
+            for path in &scan.paths {
+                files += 1;
+                let bytes = projected_bytes(path, &scan.columns)?;
+                *per_table.entry(table.clone()).or_default() += bytes;
+            }
+        }
+        let tables: Vec<TableScan> = per_table
+            .into_iter()
+            .map(|(table, bytes)| TableScan { table, bytes })
+            .collect();
+        Ok(DryRun {
+            bytes: tables.iter().map(|t| t.bytes).sum(),
+            files,
+            tables,
+        })
+    }
+
+    /// Runs a query for kura's own use (reports over `_kura`): not access-checked, not logged.
+    pub async fn query_internal(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {
+        self.ctx
+            .sql(sql)
+            .await
+            .map_err(EngineError::Query)?
+            .collect()
+            .await
+            .map_err(EngineError::Query)
+    }
+
+    /// Records one entry in `_kura.query_log`.
+    ///
+    /// # Errors
+    /// [`EngineError::Delta`] when the log cannot be committed.
+    pub async fn record(&self, entry: QueryLogEntry) -> Result<(), EngineError> {
+        let batch = query_log::to_batch(std::slice::from_ref(&entry))?;
+        let name = TableName::new(SYSTEM_DATASET, "query_log")?;
+        self.store
+            .append(&name, batch.schema(), vec![batch], CommitProperties::default())
+            .await?;
+        Ok(())
+    }
+
+    /// Checks that `principal` may `access` `dataset`, and records a refusal in the query log
+    /// so denied attempts are visible next to everything else.
+    ///
+    /// # Errors
+    /// [`EngineError::AccessDenied`].
+    pub async fn authorize(
+        &self,
+        principal: &str,
+        dataset: &str,
+        access: Access,
+        statement: &str,
+        statement_type: &str,
+    ) -> Result<(), EngineError> {
+        let Err(denied) = self.policy.check(principal, dataset, access) else {
+            return Ok(());
+        };
+        let err = EngineError::AccessDenied(denied);
+        self.record(QueryLogEntry {
+            query_id: uuid::Uuid::new_v4().to_string(),
+            principal: principal.to_string(),
+            labels: Vec::new(),
+            statement: statement.to_string(),
+            statement_type: statement_type.to_string(),
+            start_time: Utc::now(),
+            duration_ms: 0,
+            bytes_scanned: 0,
+            tables: Vec::new(),
+            rows: 0,
+            status: QueryStatus::Denied,
+            error: Some(err.to_string()),
+        })
+        .await?;
+        Err(err)
+    }
+
+    /// Every table of the warehouse with its version, size and row count from the Delta log.
+    ///
+    /// # Errors
+    /// [`EngineError::Delta`] when a table's log cannot be read.
+    pub async fn tables(&self) -> Result<Vec<TableInfo>, EngineError> {
+        let mut out = Vec::new();
+        for dataset in self.store.datasets() {
+            for table in self.store.tables(&dataset) {
+                let name = TableName::new(&dataset, &table)?;
+                if let Some(info) = self.table_info(&name).await? {
+                    out.push(info);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One table's description, or `None` when it does not exist.
+    pub async fn table_info(&self, name: &TableName) -> Result<Option<TableInfo>, EngineError> {
+        let Some(table) = self.store.open(name).await? else {
+            return Ok(None);
+        };
+        let delta_err = |source| EngineError::Delta {
+            table: name.to_string(),
+            source,
+        };
+        let state = table.snapshot().map_err(delta_err)?;
+        let mut files = 0;
+        let mut bytes = 0u64;
+        let mut rows = Some(0u64);
+        for file in state.log_data().iter() {
+            files += 1;
+            bytes += file.size().max(0) as u64;
+            let n = file
+                .stats()
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+                .and_then(|v| v.get("numRecords").and_then(|n| n.as_u64()));
+            rows = rows.zip(n).map(|(a, b)| a + b);
+        }
+        Ok(Some(TableInfo {
+            name: name.clone(),
+            version: state.version() as u64,
+            files,
+            rows,
+            bytes,
+            partition_columns: state.metadata().partition_columns().clone(),
+        }))
+    }
+
+    /// A table's Arrow schema.
+    ///
+    /// # Errors
+    /// [`EngineError::TableNotFound`] when it does not exist.
+    pub async fn table_schema(&self, name: &TableName) -> Result<SchemaRef, EngineError> {
+        let table = self
+            .store
+            .open(name)
+            .await?
+            .ok_or_else(|| EngineError::TableNotFound {
+                table: name.to_string(),
+            })?;
+        let state = table.snapshot().map_err(|source| EngineError::Delta {
+            table: name.to_string(),
+            source,
+        })?;
+        Ok(state.snapshot().arrow_schema())
+    }
+
+    async fn run_query(
+        &self,
+        sql: &str,
+        ctx: &QueryContext,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>, Vec<TableScan>), EngineError> {
+        let plan = self.plan_checked(sql, ctx).await?;
+        let state = self.ctx.state();
+        let physical = state
+            .create_physical_plan(&plan)
+            .await
+            .map_err(EngineError::Query)?;
+        let schema = physical.schema();
+        let batches = datafusion::physical_plan::collect(physical.clone(), self.ctx.task_ctx())
+            .await
+            .map_err(unwrap_external)?;
+        let mut scans = Vec::new();
+        collect_file_scans(physical.as_ref(), &mut scans);
+        let mut per_table: BTreeMap<String, u64> = BTreeMap::new();
+        for scan in scans {
+            let table = self.table_of(&scan.paths).unwrap_or_else(|| "?".into());
+            *per_table.entry(table).or_default() += scan.bytes_scanned;
+        }
+        let tables = per_table
+            .into_iter()
+            .map(|(table, bytes)| TableScan { table, bytes })
+            .collect();
+        Ok((schema, batches, tables))
+    }
+
+    /// Parses, checks the principal's read grants on every named dataset, and plans.
+    async fn plan_checked(&self, sql: &str, ctx: &QueryContext) -> Result<LogicalPlan, EngineError> {
+        let statement = kura_sql::parse_one(sql)?;
+        if !kura_sql::is_read_only(&statement) {
+            let kind = statement.to_string();
+            let kind = kind.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            return Err(EngineError::NotAQuery { kind });
+        }
+        for table in kura_sql::referenced_tables(&statement) {
+            let Some(dataset) = &table.dataset else {
+                continue;
+            };
+            if dataset.eq_ignore_ascii_case("information_schema") {
+                continue;
+            }
+            if let Err(denied) = self.policy.check(&ctx.principal, dataset, Access::Read) {
+                return Err(EngineError::AccessDenied(denied));
+            }
+        }
+        let state = self.ctx.state();
+        state
+            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
+            .await
+            .map_err(unwrap_external)
+    }
+
+    /// The `dataset.table` a scan's files belong to, from their location under the warehouse.
+    fn table_of(&self, paths: &[PathBuf]) -> Option<String> {
+        let root = std::path::absolute(self.store.root()).ok()?;
+        let rel = paths.first()?.strip_prefix(&root).ok()?;
+        let mut parts = rel.components();
+        let dataset = parts.next()?.as_os_str().to_str()?;
+        let table = parts.next()?.as_os_str().to_str()?;
+        Some(format!("{dataset}.{table}"))
+    }
+}
+
+fn status_of(err: &EngineError) -> QueryStatus {
+    match err {
+        EngineError::AccessDenied(_) => QueryStatus::Denied,
+        _ => QueryStatus::Error,
+    }
+}
+
+/// Errors raised inside DataFusion by kura's own code travel as `External`; take them out so
+/// the user sees kura's message and hint rather than a wrapped one.
+fn unwrap_external(err: DataFusionError) -> EngineError {
+    match err {
+        DataFusionError::External(inner) => match inner.downcast::<EngineError>() {
+            Ok(e) => *e,
+            Err(other) => EngineError::Query(DataFusionError::External(other)),
+        },
+        DataFusionError::Context(ctx, inner) => match unwrap_external(*inner) {
+            EngineError::Query(e) => EngineError::Query(DataFusionError::Context(ctx, Box::new(e))),
+            other => other,
+        },
+        other => EngineError::Query(other),
+    }
+}
+
+/// A Parquet scan in a physical plan: its files, projected columns and bytes read so far.
+struct FileScan {
+    paths: Vec<PathBuf>,
+    columns: Vec<String>,
+    bytes_scanned: u64,
+}
+
+fn collect_file_scans(plan: &dyn ExecutionPlan, out: &mut Vec<FileScan>) {
+    if let Some(exec) = plan.as_any().downcast_ref::<DataSourceExec>() {
+        if let Some(config) = exec.data_source().as_any().downcast_ref::<FileScanConfig>() {
+            let paths = config
+                .file_groups
+                .iter()
+                .flat_map(|g| g.files())
+                .map(|f| Path::new("/").join(f.object_meta.location.as_ref()))
+                .collect();
+            let file_schema = config.file_schema();
+            let columns = match config.file_column_projection_indices() {
+                Some(idx) => idx
+                    .into_iter()
+                    .filter_map(|i| file_schema.fields().get(i).map(|f| f.name().clone()))
+                    .collect(),
+                None => file_schema.fields().iter().map(|f| f.name().clone()).collect(),
+            };
+            let bytes_scanned = exec
+                .metrics()
+                .and_then(|m| m.sum_by_name("bytes_scanned"))
+                .map(|v| v.as_usize() as u64)
+                .unwrap_or(0);
+            out.push(FileScan {
+                paths,
+                columns,
+                bytes_scanned,
+            });
+        }
+    }
+    for child in plan.children() {
+        collect_file_scans(child.as_ref(), out);
+    }
+}
+
+/// The compressed size of the named columns' chunks in one Parquet file, from its footer.
+fn projected_bytes(path: &Path, columns: &[String]) -> Result<u64, EngineError> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = std::fs::File::open(path).map_err(|source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let reader = SerializedFileReader::new(file).map_err(|source| EngineError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut total = 0u64;
+    for rg in reader.metadata().row_groups() {
+        for col in rg.columns() {
+            let top = col.column_path().parts().first().map(String::as_str);
+            if columns.is_empty() || top.is_some_and(|t| columns.iter().any(|c| c == t)) {
+                total += col.compressed_size().max(0) as u64;
+            }
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,1 @@
+//! Regression discontinuity (placeholder until the rdrobust port lands).

@@ -1,0 +1,81 @@
+//! `kura demo`: the README's first command. A project with the demo data, a few queries of the
+//! kind an analyst runs in the first week, and the cost report they produced.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kura_engine::{Project, QueryContext, Warehouse};
+
+use super::Globals;
+use crate::output::{human_bytes, write_batches, Format};
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Where to put the demo project (default: ./kura-demo). Reused if it exists.
+    pub dir: Option<PathBuf>,
+}
+
+const QUERIES: [(&str, &str); 3] = [
+    (
+        "Revenue by month (delivered orders, JST months)",
+        "SELECT date_trunc('month', o.ordered_at AT TIME ZONE 'Asia/Tokyo') AS month_jst,
+                count(*) AS orders,
+                sum(o.total_jpy) AS revenue_jpy
+         FROM raw.orders o
+         WHERE o.status = 'delivered'
+         GROUP BY 1 ORDER BY 1",
+    ),
+    (
+        "Top 5 products by revenue",
+        "SELECT i.product_name, sum(i.quantity) AS units, sum(i.quantity * i.unit_price) AS revenue_jpy
+         FROM raw.order_items i JOIN raw.orders o ON o.order_id = i.order_id
+         WHERE o.status NOT IN ('cancelled', 'returned')
+         GROUP BY 1 ORDER BY revenue_jpy DESC LIMIT 5",
+    ),
+    (
+        "Customers and revenue by segment and country (top 8)",
+        "SELECT c.segment, c.country, count(DISTINCT c.customer_id) AS customers,
+                sum(o.total_jpy) AS revenue_jpy
+         FROM raw.customers c JOIN raw.orders o ON o.customer_id = c.customer_id
+         GROUP BY 1, 2 ORDER BY revenue_jpy DESC LIMIT 8",
+    ),
+];
+
+pub async fn run(args: DemoArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from("kura-demo"));
+    let fresh = !dir.join(kura_engine::project::CONFIG_FILE).exists();
+    let project = if fresh {
+        super::init::create_project(&dir, Some("kura-demo"), &globals.principal)?
+    } else {
+        Project::open(&dir)?
+    };
+    let wh = Warehouse::open(project)?;
+    println!("== kura demo project in {}\n", dir.display());
+    super::init::load_demo(&wh, &globals.principal, globals.quiet).await?;
+    for (title, sql) in QUERIES {
+        println!("\n-- {title}");
+        let ctx = QueryContext::new(globals.principal.clone()).with_label("source", "demo");
+        let result = wh.query(sql, &ctx).await?;
+        write_batches(result.schema.clone(), &result.batches, Format::Table, None)?;
+        println!("({} rows, {} scanned)", result.rows, human_bytes(result.bytes_scanned));
+    }
+    println!("\n-- kura cost --since 1d --by table");
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let report =
+        kura_engine::cost::cost_report(&wh, since, kura_engine::cost::CostGrouping::Table, 3)
+            .await?;
+    for row in &report.rows {
+        println!(
+            "  {:<20} {:>3} queries {:>12} scanned  {:.8} USD",
+            row.key,
+            row.queries,
+            human_bytes(row.bytes_scanned),
+            row.cost_usd
+        );
+    }
+    println!(
+        "\nTry: cd {} && kura sql \"SELECT * FROM raw.customers LIMIT 5\"   |   kura cost --by principal",
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,71 @@
+//! The `kura` command line: parse arguments, call the library crates, print results.
+//!
+//! Only this crate prints, draws progress bars or reads the terminal; everything it calls
+//! returns values and errors.
+
+mod commands;
+mod output;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// kura: load, model, check and query a warehouse for a small data team, in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "kura", version, about, long_about = None)]
+pub struct Cli {
+    /// The project directory (holding kura.toml); default: the current directory or the
+    /// nearest parent with a kura.toml.
+    #[arg(long, global = true, env = "KURA_PROJECT", value_name = "DIR")]
+    project: Option<PathBuf>,
+
+    /// Run as this principal; default: $KURA_PRINCIPAL, then the OS user.
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    principal: Option<String>,
+
+    /// No progress bars and no summaries on stderr.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a project: kura.toml, models/, .gitignore (and demo data with --demo).
+    Init(commands::init::InitArgs),
+    /// Create a demo project, load the bundled data, run a few queries and show the cost.
+    Demo(commands::demo::DemoArgs),
+    /// Load CSV, NDJSON or Parquet files into a warehouse table.
+    Load(commands::load::LoadArgs),
+    /// Run a GoogleSQL query against the warehouse.
+    Sql(commands::sql::SqlArgs),
+    /// List the warehouse's tables.
+    Tables(commands::tables::TablesArgs),
+    /// Show a table's columns and types.
+    Schema(commands::tables::SchemaArgs),
+    /// Show bytes scanned and estimated cost from the query log.
+    Cost(commands::cost::CostArgs),
+}
+
+/// Exit codes: 0 success, 1 findings (failed checks, lint), 2 could not run.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            output::print_error(&err);
+            ExitCode::from(2)
+        }
+    }
+}
