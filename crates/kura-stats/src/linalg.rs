@@ -90,7 +90,8 @@ pub(crate) fn cholesky(a: &Matrix) -> Option<Matrix> {
         for k in 0..j {
             d -= l.get(j, k) * l.get(j, k);
         }
-        if !(d > 1e-12 * a.get(j, j).abs().max(f64::MIN_POSITIVE)) || !d.is_finite() {
+        let floor = 1e-12 * a.get(j, j).abs().max(f64::MIN_POSITIVE);
+        if d.is_nan() || d <= floor || !d.is_finite() {
             return None;
         }
         let djj = d.sqrt();
@@ -133,8 +134,8 @@ pub(crate) fn chol_inverse(l: &Matrix) -> Matrix {
         let mut e = vec![0.0; n];
         e[j] = 1.0;
         let col = chol_solve(l, &e);
-        for i in 0..n {
-            inv.set(i, j, col[i]);
+        for (i, v) in col.into_iter().enumerate() {
+            inv.set(i, j, v);
         }
     }
     inv

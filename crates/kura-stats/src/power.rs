@@ -17,6 +17,9 @@ use crate::dist::{brent, nct_cdf, nct_sf, norm_cdf, norm_ppf, norm_sf, t_ppf};
 use crate::{Result, StatsError};
 use serde::Serialize;
 
+/// A power function (effect size, nobs1, alpha, ratio) -> power.
+type PowerFn = fn(f64, f64, f64, f64) -> f64;
+
 /// The kind of metric, which decides the test the sample size is computed for.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,12 +132,7 @@ pub fn sample_size(req: &SampleSizeRequest) -> Result<SampleSizePlan> {
         ));
     }
     let ratio = req.treatment_share / (1.0 - req.treatment_share);
-    let (effect_size, kind, reference, power_fn): (
-        f64,
-        &str,
-        String,
-        fn(f64, f64, f64, f64) -> f64,
-    ) = match req.metric {
+    let (effect_size, kind, reference, power_fn): (f64, &str, String, PowerFn) = match req.metric {
         MetricKind::Continuous { sd } => {
             if !(sd.is_finite() && sd > 0.0) {
                 return Err(invalid(
