@@ -13,6 +13,7 @@
 //! made by `fixtures/make_fixtures.py`.
 
 pub mod ab;
+pub mod causal_impact;
 pub mod chooser;
 pub mod data;
 pub mod dist;
