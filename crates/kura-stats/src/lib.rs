@@ -4,15 +4,18 @@
 //! How the parts fit: [`chooser`] turns the answers about how targets were chosen into a
 //! [`Method`]; for an A/B test, [`power`] sizes it. After the test, the estimator of that method
 //! runs: [`ab`] (t-tests, proportions, chi-square, CUPED), [`ols`] (regression with robust SEs),
-//! [`psm`] (propensity score matching on a [`logit`] model), [`rdd`] (regression discontinuity).
+//! [`psm`] (propensity score matching on a [`logit`] model), [`causal_impact`] (Bayesian
+//! structural time series), [`rdd`] (regression discontinuity). [`analyze`] is the one entry
+//! point from record batches to a serialisable report; [`plot`] draws the SVG figures.
 //! [`data`] is the Arrow boundary: it reads record batches into plain `f64` columns and counts
 //! missing values; everything else works on slices, so the math is testable without Arrow.
 //!
 //! Every estimator returns a typed [`StatsError`] for degenerate input instead of NaN, and is
-//! checked against scipy / statsmodels / rdrobust / a MatchIt-algorithm reference on fixtures
-//! made by `fixtures/make_fixtures.py`.
+//! checked against scipy / statsmodels / rdrobust / a MatchIt-algorithm reference / R
+//! CausalImpact on fixtures made by `fixtures/make_fixtures.py` (see `README.md`).
 
 pub mod ab;
+pub mod analyze;
 pub mod causal_impact;
 pub mod chooser;
 pub mod data;
@@ -21,15 +24,18 @@ pub mod error;
 mod linalg;
 pub mod logit;
 pub mod ols;
+pub mod plot;
 pub mod power;
 pub mod psm;
 pub mod rdd;
 pub mod result;
 mod summary;
 
+pub use analyze::{analyze, AnalysisReport, AnalysisResult, AnalysisSpec};
 pub use chooser::{
     choose_method, next_question, Assignment, DesignAnswers, Method, MethodChoice, Question,
 };
+pub use data::MissingPolicy;
 pub use error::{Result, StatsError};
 pub use power::{sample_size, MetricKind, SampleSizePlan, SampleSizeRequest};
 pub use result::{Estimate, Interval, Reference};

@@ -59,6 +59,10 @@ pub struct RdResult {
     pub b: f64,
     /// "mserd" or "manual".
     pub bandwidth_selector: String,
+    /// Local linear fit (intercept at the cutoff, slope) left of the cutoff, for the RD plot.
+    pub fit_left: [f64; 2],
+    /// Local linear fit (intercept at the cutoff, slope) right of the cutoff.
+    pub fit_right: [f64; 2],
     pub n_left: usize,
     pub n_right: usize,
     /// Observations with positive weight under h, per side.
@@ -432,8 +436,16 @@ fn mserd(
     Ok((h, b, mass))
 }
 
-/// Point estimates and variances on one side: (tau_cl, tau_bc, V_cl, V_rb).
-fn side_estimate(side: &Side, c: f64, h: f64, b: f64, nnmatch: usize) -> (f64, f64, f64, f64) {
+/// Point estimates and variances on one side, plus the local linear coefficients.
+struct SideEstimate {
+    tau_cl: f64,
+    tau_bc: f64,
+    v_cl: f64,
+    v_rb: f64,
+    beta: [f64; 2],
+}
+
+fn side_estimate(side: &Side, c: f64, h: f64, b: f64, nnmatch: usize) -> SideEstimate {
     let n = side.x.len();
     let in_h: Vec<bool> = side.x.iter().map(|&x| kweight(x, c, h) > 0.0).collect();
     let in_b: Vec<bool> = side.x.iter().map(|&x| kweight(x, c, b) > 0.0).collect();
@@ -475,21 +487,25 @@ fn side_estimate(side: &Side, c: f64, h: f64, b: f64, nnmatch: usize) -> (f64, f
         })
         .collect();
     let y: Vec<f64> = idx.iter().map(|&i| side.y[i]).collect();
-    let coef0 = |scores: &[Vec<f64>]| -> f64 {
+    let coefs = |scores: &[Vec<f64>]| -> Vec<f64> {
         let mut s = vec![0.0; P + 1];
         for (row, yi) in scores.iter().zip(&y) {
             for (a, v) in s.iter_mut().enumerate() {
                 *v += row[a] * yi;
             }
         }
-        inv_gp.mul_vec(&s)[0]
+        inv_gp.mul_vec(&s)
     };
-    let tau_cl = coef0(&rw_p);
-    let tau_bc = coef0(&q_q);
+    let beta = coefs(&rw_p);
+    let tau_bc = coefs(&q_q)[0];
     let res = nn_residuals(side, &idx, nnmatch);
-    let v_cl = sandwich_entry(&inv_gp, &rw_p, &res, 0);
-    let v_rb = sandwich_entry(&inv_gp, &q_q, &res, 0);
-    (tau_cl, tau_bc, v_cl, v_rb)
+    SideEstimate {
+        tau_cl: beta[0],
+        tau_bc,
+        v_cl: sandwich_entry(&inv_gp, &rw_p, &res, 0),
+        v_rb: sandwich_entry(&inv_gp, &q_q, &res, 0),
+        beta: [beta[0], beta[1]],
+    }
 }
 
 /// Estimates the jump in E[y | x] at the cutoff.
@@ -588,12 +604,12 @@ pub fn regression_discontinuity(y: &[f64], x: &[f64], opts: &RdOptions) -> Resul
             }
         }
     }
-    let (cl_l, bc_l, vcl_l, vrb_l) = side_estimate(&left, c, h, b, opts.nnmatch);
-    let (cl_r, bc_r, vcl_r, vrb_r) = side_estimate(&right, c, h, b, opts.nnmatch);
-    let tau_cl = cl_r - cl_l;
-    let tau_bc = bc_r - bc_l;
-    let se_cl = (vcl_l + vcl_r).sqrt();
-    let se_rb = (vrb_l + vrb_r).sqrt();
+    let l = side_estimate(&left, c, h, b, opts.nnmatch);
+    let r = side_estimate(&right, c, h, b, opts.nnmatch);
+    let tau_cl = r.tau_cl - l.tau_cl;
+    let tau_bc = r.tau_bc - l.tau_bc;
+    let se_cl = (l.v_cl + r.v_cl).sqrt();
+    let se_rb = (l.v_rb + r.v_rb).sqrt();
     if !(se_cl > 0.0 && se_rb > 0.0) {
         return Err(StatsError::ZeroVariance {
             what: "the outcome near the cutoff (the standard error is zero)".into(),
@@ -631,6 +647,8 @@ pub fn regression_discontinuity(y: &[f64], x: &[f64], opts: &RdOptions) -> Resul
         h,
         b,
         bandwidth_selector: selector.into(),
+        fit_left: l.beta,
+        fit_right: r.beta,
         n_left: left.x.len(),
         n_right: right.x.len(),
         n_h_left: count(&left, h),
