@@ -52,8 +52,36 @@ impl Matrix {
 }
 
 /// X'WX for a design given as columns (each of length n); `w` = None means W = I.
+///
+/// Accumulates row by row in blocks so that a million-row design is read once per call rather
+/// than once per pair of columns.
 pub(crate) fn xtwx(cols: &[&[f64]], w: Option<&[f64]>) -> Matrix {
     let p = cols.len();
+    let n = cols.first().map_or(0, |c| c.len());
+    if n >= 4096 {
+        let mut acc = vec![0.0; p * p];
+        let mut row = vec![0.0; p];
+        for i in 0..n {
+            let wi = w.map_or(1.0, |w| w[i]);
+            for (r, c) in row.iter_mut().zip(cols) {
+                *r = c[i];
+            }
+            for a in 0..p {
+                let ra = row[a] * wi;
+                for b in a..p {
+                    acc[a * p + b] += ra * row[b];
+                }
+            }
+        }
+        let mut out = Matrix::zeros(p, p);
+        for a in 0..p {
+            for b in a..p {
+                out.set(a, b, acc[a * p + b]);
+                out.set(b, a, acc[a * p + b]);
+            }
+        }
+        return out;
+    }
     let mut out = Matrix::zeros(p, p);
     for a in 0..p {
         for b in a..p {

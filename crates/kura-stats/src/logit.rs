@@ -83,10 +83,15 @@ pub fn fit_logit(y: &[f64], covariates: &[(&str, &[f64])]) -> Result<LogitFit> {
     let mut names = vec!["const".to_string()];
     names.extend(covariates.iter().map(|(n, _)| n.to_string()));
     let k = cols.len();
+    // Column-wise axpy: vectorises, unlike a per-row sum over columns.
     let eta_of = |b: &[f64]| -> Vec<f64> {
-        (0..n)
-            .map(|i| cols.iter().zip(b).map(|(c, b)| c[i] * b).sum())
-            .collect()
+        let mut eta = vec![b[0]; n];
+        for (c, bj) in cols.iter().zip(b).skip(1) {
+            for (e, x) in eta.iter_mut().zip(c.iter()) {
+                *e += bj * x;
+            }
+        }
+        eta
     };
 
     let mut beta = vec![0.0; k];
