@@ -506,10 +506,21 @@ mod tests {
         let d = [1.0, 0.5, 0.9, 0.9, 0.0];
         let m = nearest_neighbour(&t, &d, None, 1, false);
         assert_eq!(m, vec![vec![2], vec![3]]);
-        // A caliper of 0.3 leaves the 0.5 treated unit without its second-choice control... it
-        // still gets row 3 at distance 0.4? No: 0.4 > 0.3, so it is unmatched.
+        // With a caliper of 0.3 the 0.5 unit's only remaining control (row 3, distance 0.4) is
+        // out of reach, so it stays unmatched.
         let m = nearest_neighbour(&t, &d, Some(0.3), 1, false);
         assert_eq!(m, vec![vec![2], vec![]]);
+        // Equal distance on both sides (exact in binary): the lower row index wins, whichever
+        // side it is on.
+        let t3 = [1.0, 0.0, 0.0];
+        assert_eq!(
+            nearest_neighbour(&t3, &[0.5, 0.25, 0.75], None, 1, false),
+            vec![vec![1]]
+        );
+        assert_eq!(
+            nearest_neighbour(&t3, &[0.5, 0.75, 0.25], None, 1, false),
+            vec![vec![1]]
+        );
         // With replacement both take row 2 (lowest index at the same distance for unit 0).
         let m = nearest_neighbour(&t, &d, None, 2, true);
         assert_eq!(m, vec![vec![2, 3], vec![2, 3]]);
