@@ -246,7 +246,7 @@ pub fn propensity_score_matching(
             .filter(|&i| treatment[i] == 0.0)
             .map(|i| x[i])
             .collect();
-        let sd_t = var(&xt, 1.0).sqrt();
+        let sd_t = matchit_sd(x, &xt, &xc);
         let mt_after = mean(
             &treated_rows
                 .iter()
@@ -261,10 +261,18 @@ pub fn propensity_score_matching(
             .fold((0.0, 0.0), |(n, dd), (w, v)| (n + w * v, dd + w));
         let mc_after = num / den;
         let (mt, mc) = (mean(&xt), mean(&xc));
-        let smd = |a: f64, b: f64| (sd_t > 0.0).then(|| (a - b) / sd_t);
-        if sd_t == 0.0 {
+        let tiny = f64::EPSILON.sqrt();
+        let smd = |a: f64, b: f64| {
+            let diff = a - b;
+            if diff.abs() <= tiny {
+                Some(diff)
+            } else {
+                sd_t.map(|s| diff / s)
+            }
+        };
+        if sd_t.is_none() {
             warnings.push(format!(
-                "`{name}` is constant among treated units: its standardised mean difference is undefined"
+                "`{name}` does not vary within either group: its standardised mean difference is undefined"
             ));
         }
         balance.push(BalanceRow {
@@ -313,6 +321,42 @@ pub fn propensity_score_matching(
         balance,
         warnings,
     })
+}
+
+/// MatchIt's standardisation factor for the ATT (`bal1var` with `s.d.denom = "treated"`):
+/// the treated group's SD in the unmatched sample, `sqrt(p (1 - p))` for a 0/1 variable, and
+/// the pooled within-group SD when the treated SD is ~0. None when that is ~0 too.
+fn matchit_sd(x: &[f64], xt: &[f64], xc: &[f64]) -> Option<f64> {
+    let binary = x.iter().all(|v| *v == 0.0 || *v == 1.0);
+    let tiny = f64::EPSILON.sqrt();
+    let sd_t = if binary {
+        let p = mean(xt);
+        (p * (1.0 - p)).sqrt()
+    } else {
+        var(xt, 1.0).sqrt()
+    };
+    if sd_t.is_finite() && sd_t >= tiny {
+        return Some(sd_t);
+    }
+    let n = x.len() as f64;
+    let pooled = if binary {
+        [xt, xc]
+            .iter()
+            .map(|g| {
+                let s: f64 = g.iter().sum();
+                s * (1.0 - s / g.len() as f64)
+            })
+            .sum::<f64>()
+            / n
+    } else {
+        [xt, xc]
+            .iter()
+            .map(|g| var(g, 1.0) * (g.len() as f64 - 1.0))
+            .sum::<f64>()
+            / (n - 2.0)
+    };
+    let sd = pooled.sqrt();
+    (sd.is_finite() && sd >= tiny).then_some(sd)
 }
 
 /// Controls grouped by exact distance value, sorted; within a group by row index.
