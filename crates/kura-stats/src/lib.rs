@@ -6,7 +6,8 @@
 //! runs: [`ab`] (t-tests, proportions, chi-square, CUPED), [`ols`] (regression with robust SEs),
 //! [`psm`] (propensity score matching on a [`logit`] model), [`causal_impact`] (Bayesian
 //! structural time series), [`rdd`] (regression discontinuity). [`analyze`] is the one entry
-//! point from record batches to a serialisable report; [`plot`] draws the SVG figures.
+//! point from record batches to a serialisable report; [`text`] renders it for a terminal and
+//! [`plot`] draws the SVG figures.
 //! [`data`] is the Arrow boundary: it reads record batches into plain `f64` columns and counts
 //! missing values; everything else works on slices, so the math is testable without Arrow.
 //!
@@ -30,6 +31,7 @@ pub mod psm;
 pub mod rdd;
 pub mod result;
 mod summary;
+pub mod text;
 
 pub use analyze::{analyze, AnalysisReport, AnalysisResult, AnalysisSpec};
 pub use chooser::{
