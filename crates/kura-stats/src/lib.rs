@@ -5,7 +5,7 @@
 //! [`Method`]; for an A/B test, [`power`] sizes it. After the test, the estimator of that method
 //! runs: [`ab`] (t-tests, proportions, chi-square, CUPED), [`ols`] (regression with robust SEs),
 //! [`psm`] (propensity score matching on a [`logit`] model), [`causal_impact`] (Bayesian
-//! structural time series), [`rdd`] (regression discontinuity). [`analyze`] is the one entry
+//! structural time series), [`rdd`] (regression discontinuity). [`analyze`](mod@analyze) is the one entry
 //! point from record batches to a serialisable report; [`text`] renders it for a terminal and
 //! [`plot`] draws the SVG figures.
 //! [`data`] is the Arrow boundary: it reads record batches into plain `f64` columns and counts
