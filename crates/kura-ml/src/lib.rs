@@ -1,0 +1,25 @@
+//! kura-ml: LightGBM models on warehouse tables, explained with exact TreeSHAP as tables.
+//!
+//! How the parts fit: [`model`] reads and writes LightGBM's text format (models trained here or
+//! imported from Python alike), [`predict`] applies a model to a [`DenseMatrix`] exactly as
+//! LightGBM does, and [`shap`] computes path-dependent TreeSHAP over the same trees.
+//! [`features`] is the Arrow boundary: it turns record batches into the matrix, checking
+//! columns and types against the [`FeatureSchema`] the model was trained with; [`tables`] turns
+//! predictions and SHAP values back into record batches (long, wide, importance).
+//! With the `train` cargo feature, [`train`] fits new models through LightGBM itself;
+//! [`metrics`] and [`fingerprint`] describe a training run and need no native code.
+//!
+//! Correctness is pinned by fixtures made with Python LightGBM and shap
+//! (`fixtures/make_fixtures.py`): predictions, `pred_contrib` and shap's values to 1e-9.
+
+pub mod error;
+pub mod matrix;
+pub mod model;
+mod parallel;
+pub mod predict;
+pub mod shap;
+
+pub use error::{MlError, Result};
+pub use matrix::DenseMatrix;
+pub use model::{FeatureInfo, LgbmModel, MissingType, Objective, Tree};
+pub use shap::ShapValues;
