@@ -13,13 +13,17 @@
 //! (`fixtures/make_fixtures.py`): predictions, `pred_contrib` and shap's values to 1e-9.
 
 pub mod error;
+pub mod features;
 pub mod matrix;
 pub mod model;
 mod parallel;
 pub mod predict;
 pub mod shap;
+pub mod tables;
 
 pub use error::{MlError, Result};
+pub use features::{EncodedFeatures, FeatureKind, FeatureSchema, FeatureSpec, UnseenCategories};
 pub use matrix::DenseMatrix;
 pub use model::{FeatureInfo, LgbmModel, MissingType, Objective, Tree};
 pub use shap::ShapValues;
+pub use tables::{prediction_table, row_number_key, shap_tables, ShapTables, EXPECTED_VALUE_KEY};
