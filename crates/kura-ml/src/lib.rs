@@ -14,7 +14,9 @@
 
 pub mod error;
 pub mod features;
+pub mod fingerprint;
 pub mod matrix;
+pub mod metrics;
 pub mod model;
 mod parallel;
 pub mod predict;
