@@ -6,8 +6,8 @@
 //! [`features`] is the Arrow boundary: it turns record batches into the matrix, checking
 //! columns and types against the [`FeatureSchema`] the model was trained with; [`tables`] turns
 //! predictions and SHAP values back into record batches (long, wide, importance).
-//! With the `train` cargo feature, [`train`] fits new models through LightGBM itself;
-//! [`metrics`] and [`fingerprint`] describe a training run and need no native code.
+//! [`metrics`] and [`fingerprint`] describe a training run and need no native code; training
+//! itself (behind the `train` cargo feature, through LightGBM) is not written yet, see README.md.
 //!
 //! Correctness is pinned by fixtures made with Python LightGBM and shap
 //! (`fixtures/make_fixtures.py`): predictions, `pred_contrib` and shap's values to 1e-9.
