@@ -123,7 +123,12 @@ impl AccessPolicy {
     ///
     /// # Errors
     /// [`AccessDenied`] naming the principal, dataset and access, with who is allowed.
-    pub fn check(&self, principal: &str, dataset: &str, access: Access) -> Result<(), AccessDenied> {
+    pub fn check(
+        &self,
+        principal: &str,
+        dataset: &str,
+        access: Access,
+    ) -> Result<(), AccessDenied> {
         let grants = self.grants_for(dataset);
         let members = match access {
             Access::Read => &grants.read,

@@ -108,7 +108,10 @@ pub async fn cost_report(
                         if pairs.is_empty() {
                             vec![("(no label)".to_string(), b)]
                         } else {
-                            pairs.into_iter().map(|(k, v)| (format!("{k}={v}"), b)).collect()
+                            pairs
+                                .into_iter()
+                                .map(|(k, v)| (format!("{k}={v}"), b))
+                                .collect()
                         }
                     }
                     CostGrouping::Table => {
@@ -141,7 +144,11 @@ pub async fn cost_report(
             cost_usd: cost(bytes),
         })
         .collect();
-    rows.sort_by(|a, b| b.bytes_scanned.cmp(&a.bytes_scanned).then(a.key.cmp(&b.key)));
+    rows.sort_by(|a, b| {
+        b.bytes_scanned
+            .cmp(&a.bytes_scanned)
+            .then(a.key.cmp(&b.key))
+    });
     let mut top_queries: Vec<TopQuery> = shapes
         .into_iter()
         .map(|(normalized, (runs, bytes, principals))| TopQuery {
@@ -152,7 +159,11 @@ pub async fn cost_report(
             principals: principals.into_iter().collect(),
         })
         .collect();
-    top_queries.sort_by(|a, b| b.bytes_scanned.cmp(&a.bytes_scanned).then(b.runs.cmp(&a.runs)));
+    top_queries.sort_by(|a, b| {
+        b.bytes_scanned
+            .cmp(&a.bytes_scanned)
+            .then(b.runs.cmp(&a.runs))
+    });
     top_queries.truncate(top);
     Ok(CostReport {
         since,

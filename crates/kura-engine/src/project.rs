@@ -29,6 +29,29 @@ pub struct ProjectConfig {
     pub cost: CostSection,
     #[serde(default)]
     pub access: AccessSection,
+    #[serde(default)]
+    pub storage: StorageSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// Size at which a load starts a new Parquet file. Larger files scan faster; smaller ones
+    /// prune better and keep memory low while loading.
+    #[serde(default = "default_target_file_mib")]
+    pub target_file_mib: u64,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        Self {
+            target_file_mib: default_target_file_mib(),
+        }
+    }
+}
+
+fn default_target_file_mib() -> u64 {
+    128
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -66,7 +66,15 @@ pub fn query_log_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("query_id", DataType::Utf8, false),
         Field::new("principal", DataType::Utf8, false),
-        Field::new("labels", DataType::List(Arc::new(Field::new("item", DataType::Struct(label_fields()), true))), true),
+        Field::new(
+            "labels",
+            DataType::List(Arc::new(Field::new(
+                "item",
+                DataType::Struct(label_fields()),
+                true,
+            ))),
+            true,
+        ),
         Field::new("statement", DataType::Utf8, false),
         Field::new("statement_type", DataType::Utf8, false),
         Field::new(
@@ -76,7 +84,15 @@ pub fn query_log_schema() -> SchemaRef {
         ),
         Field::new("duration_ms", DataType::Int64, false),
         Field::new("bytes_scanned", DataType::Int64, false),
-        Field::new("tables", DataType::List(Arc::new(Field::new("item", DataType::Struct(table_fields()), true))), true),
+        Field::new(
+            "tables",
+            DataType::List(Arc::new(Field::new(
+                "item",
+                DataType::Struct(table_fields()),
+                true,
+            ))),
+            true,
+        ),
         Field::new("rows_returned", DataType::Int64, false),
         Field::new("status", DataType::Utf8, false),
         Field::new("error", DataType::Utf8, true),
@@ -108,14 +124,20 @@ pub fn to_batch(entries: &[QueryLogEntry]) -> Result<RecordBatch, EngineError> {
     for e in entries {
         let s = labels.values();
         for (k, v) in &e.labels {
-            s.field_builder::<StringBuilder>(0).expect("key is utf8").append_value(k);
-            s.field_builder::<StringBuilder>(1).expect("value is utf8").append_value(v);
+            s.field_builder::<StringBuilder>(0)
+                .expect("key is utf8")
+                .append_value(k);
+            s.field_builder::<StringBuilder>(1)
+                .expect("value is utf8")
+                .append_value(v);
             s.append(true);
         }
         labels.append(true);
         let s = tables.values();
         for t in &e.tables {
-            s.field_builder::<StringBuilder>(0).expect("table is utf8").append_value(&t.table);
+            s.field_builder::<StringBuilder>(0)
+                .expect("table is utf8")
+                .append_value(&t.table);
             s.field_builder::<arrow::array::Int64Builder>(1)
                 .expect("bytes is int64")
                 .append_value(t.bytes as i64);
@@ -124,23 +146,41 @@ pub fn to_batch(entries: &[QueryLogEntry]) -> Result<RecordBatch, EngineError> {
         tables.append(true);
     }
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.query_id.as_str()))),
-        Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.principal.as_str()))),
+        Arc::new(StringArray::from_iter_values(
+            entries.iter().map(|e| e.query_id.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            entries.iter().map(|e| e.principal.as_str()),
+        )),
         Arc::new(labels.finish()),
-        Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.statement.as_str()))),
-        Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.statement_type.as_str()))),
+        Arc::new(StringArray::from_iter_values(
+            entries.iter().map(|e| e.statement.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            entries.iter().map(|e| e.statement_type.as_str()),
+        )),
         Arc::new(
             TimestampMicrosecondArray::from_iter_values(
                 entries.iter().map(|e| e.start_time.timestamp_micros()),
             )
             .with_timezone("UTC"),
         ),
-        Arc::new(Int64Array::from_iter_values(entries.iter().map(|e| e.duration_ms))),
-        Arc::new(Int64Array::from_iter_values(entries.iter().map(|e| e.bytes_scanned as i64))),
+        Arc::new(Int64Array::from_iter_values(
+            entries.iter().map(|e| e.duration_ms),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            entries.iter().map(|e| e.bytes_scanned as i64),
+        )),
         Arc::new(tables.finish()),
-        Arc::new(Int64Array::from_iter_values(entries.iter().map(|e| e.rows as i64))),
-        Arc::new(StringArray::from_iter_values(entries.iter().map(|e| e.status.as_str()))),
-        Arc::new(StringArray::from_iter(entries.iter().map(|e| e.error.as_deref()))),
+        Arc::new(Int64Array::from_iter_values(
+            entries.iter().map(|e| e.rows as i64),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            entries.iter().map(|e| e.status.as_str()),
+        )),
+        Arc::new(StringArray::from_iter(
+            entries.iter().map(|e| e.error.as_deref()),
+        )),
     ];
     RecordBatch::try_new(schema, columns).map_err(|source| EngineError::Arrow {
         context: "building a query log batch".into(),

@@ -1,11 +1,11 @@
 //! The warehouse on disk: `<root>/<dataset>/<table>`, each table a Delta table.
 
-use std::path::{Path, PathBuf};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 use deltalake::DeltaTable;
+use std::path::{Path, PathBuf};
 use url::Url;
 
 use crate::error::EngineError;
@@ -97,13 +97,7 @@ impl TableStore {
     pub fn tables(&self, dataset: &str) -> Vec<String> {
         sorted_dirs(&self.root.join(dataset))
             .into_iter()
-            .filter(|t| {
-                self.root
-                    .join(dataset)
-                    .join(t)
-                    .join("_delta_log")
-                    .is_dir()
-            })
+            .filter(|t| self.root.join(dataset).join(t).join("_delta_log").is_dir())
             .collect()
     }
 

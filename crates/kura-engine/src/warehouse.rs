@@ -198,7 +198,7 @@ impl Warehouse {
             let table = self.table_of(&scan.paths).unwrap_or_else(|| "?".into());
             for path in &scan.paths {
                 files += 1;
-                let bytes = projected_bytes(path, &scan.columns)?;
+                let bytes = projected_bytes(path, scan.columns.as_deref())?;
                 *per_table.entry(table.clone()).or_default() += bytes;
             }
         }
@@ -232,7 +232,30 @@ impl Warehouse {
         let batch = query_log::to_batch(std::slice::from_ref(&entry))?;
         let name = TableName::new(SYSTEM_DATASET, "query_log")?;
         self.store
-            .append(&name, batch.schema(), vec![batch], CommitProperties::default())
+            .append(
+                &name,
+                batch.schema(),
+                vec![batch],
+                CommitProperties::default(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Appends a batch to kura's own table `_kura.<table>`, creating it on first use. For the
+    /// crates that record their state there (experiments, checks, sends).
+    ///
+    /// # Errors
+    /// [`EngineError::Delta`] when the commit fails.
+    pub async fn append_system(&self, table: &str, batch: RecordBatch) -> Result<(), EngineError> {
+        let name = TableName::new(SYSTEM_DATASET, table)?;
+        self.store
+            .append(
+                &name,
+                batch.schema(),
+                vec![batch],
+                CommitProperties::default(),
+            )
             .await?;
         Ok(())
     }
@@ -317,7 +340,7 @@ impl Warehouse {
             files,
             rows,
             bytes,
-            partition_columns: state.metadata().partition_columns().clone(),
+            partition_columns: state.metadata().partition_columns().to_vec(),
         }))
     }
 
@@ -370,11 +393,19 @@ impl Warehouse {
     }
 
     /// Parses, checks the principal's read grants on every named dataset, and plans.
-    async fn plan_checked(&self, sql: &str, ctx: &QueryContext) -> Result<LogicalPlan, EngineError> {
+    async fn plan_checked(
+        &self,
+        sql: &str,
+        ctx: &QueryContext,
+    ) -> Result<LogicalPlan, EngineError> {
         let statement = kura_sql::parse_one(sql)?;
         if !kura_sql::is_read_only(&statement) {
             let kind = statement.to_string();
-            let kind = kind.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            let kind = kind
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
             return Err(EngineError::NotAQuery { kind });
         }
         for table in kura_sql::referenced_tables(&statement) {
@@ -390,7 +421,9 @@ impl Warehouse {
         }
         let state = self.ctx.state();
         state
-            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
+            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(
+                statement,
+            )))
             .await
             .map_err(unwrap_external)
     }
@@ -432,13 +465,14 @@ fn unwrap_external(err: DataFusionError) -> EngineError {
 /// A Parquet scan in a physical plan: its files, projected columns and bytes read so far.
 struct FileScan {
     paths: Vec<PathBuf>,
-    columns: Vec<String>,
+    /// The file columns read; `None` for all of them.
+    columns: Option<Vec<String>>,
     bytes_scanned: u64,
 }
 
 fn collect_file_scans(plan: &dyn ExecutionPlan, out: &mut Vec<FileScan>) {
-    if let Some(exec) = plan.as_any().downcast_ref::<DataSourceExec>() {
-        if let Some(config) = exec.data_source().as_any().downcast_ref::<FileScanConfig>() {
+    if let Some(exec) = plan.downcast_ref::<DataSourceExec>() {
+        if let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>() {
             let paths = config
                 .file_groups
                 .iter()
@@ -446,13 +480,14 @@ fn collect_file_scans(plan: &dyn ExecutionPlan, out: &mut Vec<FileScan>) {
                 .map(|f| Path::new("/").join(f.object_meta.location.as_ref()))
                 .collect();
             let file_schema = config.file_schema();
-            let columns = match config.file_column_projection_indices() {
-                Some(idx) => idx
-                    .into_iter()
-                    .filter_map(|i| file_schema.fields().get(i).map(|f| f.name().clone()))
-                    .collect(),
-                None => file_schema.fields().iter().map(|f| f.name().clone()).collect(),
-            };
+            let columns = config.projected_schema().ok().map(|projected| {
+                projected
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .filter(|n| file_schema.field_with_name(n).is_ok())
+                    .collect()
+            });
             let bytes_scanned = exec
                 .metrics()
                 .and_then(|m| m.sum_by_name("bytes_scanned"))
@@ -471,7 +506,7 @@ fn collect_file_scans(plan: &dyn ExecutionPlan, out: &mut Vec<FileScan>) {
 }
 
 /// The compressed size of the named columns' chunks in one Parquet file, from its footer.
-fn projected_bytes(path: &Path, columns: &[String]) -> Result<u64, EngineError> {
+fn projected_bytes(path: &Path, columns: Option<&[String]>) -> Result<u64, EngineError> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let file = std::fs::File::open(path).map_err(|source| EngineError::Io {
         path: path.to_path_buf(),
@@ -485,7 +520,11 @@ fn projected_bytes(path: &Path, columns: &[String]) -> Result<u64, EngineError> 
     for rg in reader.metadata().row_groups() {
         for col in rg.columns() {
             let top = col.column_path().parts().first().map(String::as_str);
-            if columns.is_empty() || top.is_some_and(|t| columns.iter().any(|c| c == t)) {
+            let read = match columns {
+                None => true,
+                Some(cols) => top.is_some_and(|t| cols.iter().any(|c| c == t)),
+            };
+            if read {
                 total += col.compressed_size().max(0) as u64;
             }
         }

@@ -17,25 +17,30 @@ async fn csv_load_infers_types_and_is_queryable() {
     );
     let out = p.load(&[&f], "raw.orders").await.unwrap();
     assert_eq!(out.rows, 3);
-    let schema = p
-        .wh
-        .table_schema(&TableName::parse("raw.orders").unwrap())
-        .await
-        .unwrap();
+    let schema =
+        p.wh.table_schema(&TableName::parse("raw.orders").unwrap())
+            .await
+            .unwrap();
     let types: Vec<String> = schema
         .fields()
         .iter()
         .map(|f| kura_engine::load::bigquery_type_name(f.data_type()))
         .collect();
-    assert_eq!(types, ["INT64", "STRING", "TIMESTAMP", "FLOAT64", "BOOL", "DATE"]);
+    assert_eq!(
+        types,
+        ["INT64", "STRING", "TIMESTAMP", "FLOAT64", "BOOL", "DATE"]
+    );
     // 09:00+09:00 is the same instant as 00:00Z.
     assert_eq!(
-        p.rows("SELECT count(*) FROM raw.orders WHERE ordered_at = TIMESTAMP '2024-05-01T00:00:00Z'")
-            .await,
+        p.rows(
+            "SELECT count(*) FROM raw.orders WHERE ordered_at = TIMESTAMP '2024-05-01T00:00:00Z'"
+        )
+        .await,
         ["2"]
     );
     assert_eq!(
-        p.rows("SELECT customer, amount FROM raw.orders WHERE order_id = 3").await,
+        p.rows("SELECT customer, amount FROM raw.orders WHERE order_id = 3")
+            .await,
         ["NULL|NULL"]
     );
 }
@@ -72,7 +77,11 @@ async fn ndjson_gz_and_parquet_load() {
         schema.clone(),
         vec![
             std::sync::Arc::new(arrow::array::UInt32Array::from(vec![1, 2, 3])),
-            std::sync::Arc::new(arrow::array::StringArray::from(vec![Some("x"), None, Some("z")])),
+            std::sync::Arc::new(arrow::array::StringArray::from(vec![
+                Some("x"),
+                None,
+                Some("z"),
+            ])),
         ],
     )
     .unwrap();
@@ -130,7 +139,10 @@ async fn bad_rows_fail_the_load_with_file_and_line() {
         EngineError::BadRow { file, line, reason } => {
             assert_eq!(file, &f);
             assert_eq!(*line, 3);
-            assert!(reason.contains("amount") && reason.contains("ten"), "{reason}");
+            assert!(
+                reason.contains("amount") && reason.contains("ten"),
+                "{reason}"
+            );
         }
         other => panic!("expected a bad row error, got {other}"),
     }
@@ -154,7 +166,17 @@ async fn rejected_rows_are_kept_with_their_reason() {
     req.schema = Some(kura_engine::load::read_schema_file(&schema).unwrap());
     req.max_bad_rows = 1;
     let err = p.load_with(req.clone()).await.unwrap_err();
-    assert!(matches!(err, EngineError::TooManyBadRows { count: 2, max: 1, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            EngineError::TooManyBadRows {
+                count: 2,
+                max: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
 
     req.max_bad_rows = 5;
     let out = p.load_with(req).await.unwrap();
@@ -164,8 +186,14 @@ async fn rejected_rows_are_kept_with_their_reason() {
         .rows("SELECT line, raw, reason FROM raw.pay__rejected ORDER BY line")
         .await;
     assert_eq!(rejected.len(), 2);
-    assert!(rejected[0].starts_with("3|2,ten|column `amount`: `ten` is not an INT64"), "{rejected:?}");
-    assert!(rejected[1].starts_with("5|4,40,extra|expected 2 fields"), "{rejected:?}");
+    assert!(
+        rejected[0].starts_with("3|2,ten|column `amount`: `ten` is not an INT64"),
+        "{rejected:?}"
+    );
+    assert!(
+        rejected[1].starts_with("5|4,40,extra|expected 2 fields"),
+        "{rejected:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -179,7 +207,9 @@ async fn ndjson_bad_lines_are_rejected_individually() {
     req.max_bad_rows = 10;
     let out = p.load_with(req).await.unwrap();
     assert_eq!((out.rows, out.rejected), (2, 2));
-    let rejected = p.rows("SELECT line FROM raw.e__rejected ORDER BY line").await;
+    let rejected = p
+        .rows("SELECT line FROM raw.e__rejected ORDER BY line")
+        .await;
     assert_eq!(rejected, ["2", "4"]);
 }
 
@@ -190,7 +220,10 @@ async fn a_new_column_is_added_and_reported() {
     let b = p.write("b.csv", "id,name,email\n2,y,y@example.com\n");
     p.load(&[&a], "raw.users").await.unwrap();
     let out = p.load(&[&b], "raw.users").await.unwrap();
-    assert_eq!(out.new_columns, [("email".to_string(), "STRING".to_string())]);
+    assert_eq!(
+        out.new_columns,
+        [("email".to_string(), "STRING".to_string())]
+    );
     assert_eq!(
         p.rows("SELECT id, email FROM raw.users ORDER BY id").await,
         ["1|NULL", "2|y@example.com"]
@@ -250,17 +283,19 @@ async fn partitioned_load_and_mismatch() {
     let mut req = LoadRequest::new(vec![a], TableName::parse("raw.daily").unwrap());
     req.partition_by = vec!["day".into()];
     p.load_with(req).await.unwrap();
-    let info = p
-        .wh
-        .table_info(&TableName::parse("raw.daily").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let info =
+        p.wh.table_info(&TableName::parse("raw.daily").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(info.partition_columns, ["day"]);
     assert_eq!(info.files, 2);
     let b = p.write("b.csv", "day,v\n2024-01-03,3\n");
     let mut req = LoadRequest::new(vec![b], TableName::parse("raw.daily").unwrap());
     req.partition_by = vec!["v".into()];
     let err = p.load_with(req).await.unwrap_err();
-    assert!(matches!(err, EngineError::PartitionMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, EngineError::PartitionMismatch { .. }),
+        "{err}"
+    );
 }

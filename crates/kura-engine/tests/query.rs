@@ -13,18 +13,20 @@ async fn analysts_cannot_read_raw_and_the_denial_is_logged() {
     p.load(&[&f], "raw.secret").await.unwrap();
     p.load(&[&f], "marts.open").await.unwrap();
 
-    let err = p
-        .wh
-        .query("SELECT * FROM raw.secret", &QueryContext::new("bob"))
-        .await
-        .unwrap_err();
+    let err =
+        p.wh.query("SELECT * FROM raw.secret", &QueryContext::new("bob"))
+            .await
+            .unwrap_err();
     match &err {
         EngineError::AccessDenied(d) => {
             assert_eq!((d.principal.as_str(), d.dataset.as_str()), ("bob", "raw"));
         }
         other => panic!("expected access denied, got {other}"),
     }
-    assert_eq!(err.to_string(), "principal `bob` may not read dataset `raw`");
+    assert_eq!(
+        err.to_string(),
+        "principal `bob` may not read dataset `raw`"
+    );
     assert!(err.hint().unwrap().contains("group:engineers"));
     // A CTE does not hide the raw table.
     assert!(p
@@ -50,16 +52,25 @@ async fn analysts_cannot_read_raw_and_the_denial_is_logged() {
     let log = p
         .rows("SELECT principal, status FROM _kura.query_log WHERE statement_type = 'QUERY' ORDER BY start_time")
         .await;
-    assert_eq!(log[..4], ["bob|denied", "bob|denied", "bob|ok", "dashboard|denied"]);
+    assert_eq!(
+        log[..4],
+        ["bob|denied", "bob|denied", "bob|ok", "dashboard|denied"]
+    );
 
     // A denied write (load) is refused before reading anything, and logged.
     let req = LoadRequest::new(vec![f.clone()], TableName::parse("raw.x").unwrap());
-    let err = p
-        .wh
-        .load(&req, "bob", std::sync::Arc::new(kura_engine::load::NoProgress))
+    let err =
+        p.wh.load(
+            &req,
+            "bob",
+            std::sync::Arc::new(kura_engine::load::NoProgress),
+        )
         .await
         .unwrap_err();
-    assert_eq!(err.to_string(), "principal `bob` may not write dataset `raw`");
+    assert_eq!(
+        err.to_string(),
+        "principal `bob` may not write dataset `raw`"
+    );
     assert_eq!(
         p.rows("SELECT count(*) FROM _kura.query_log WHERE statement_type = 'LOAD' AND status = 'denied'")
             .await,
@@ -74,7 +85,11 @@ async fn query_log_records_bytes_and_filtered_scans_read_less() {
     let mut csv = String::from("day,user_id,payload\n");
     for d in 1..=10 {
         for i in 0..2000 {
-            csv.push_str(&format!("2024-01-{d:02},{i},{:x}{:x}\n", i * 7919 + d, i * 104729));
+            csv.push_str(&format!(
+                "2024-01-{d:02},{i},{:x}{:x}\n",
+                i * 7919 + d,
+                i * 104729
+            ));
         }
     }
     let f = p.write("events.csv", &csv);
@@ -83,14 +98,12 @@ async fn query_log_records_bytes_and_filtered_scans_read_less() {
     p.load_with(req).await.unwrap();
 
     let ctx = QueryContext::new("alice").with_label("model", "events_check");
-    let full = p
-        .wh
-        .query("SELECT count(*), max(payload) FROM raw.events", &ctx)
-        .await
-        .unwrap();
-    let filtered = p
-        .wh
-        .query(
+    let full =
+        p.wh.query("SELECT count(*), max(payload) FROM raw.events", &ctx)
+            .await
+            .unwrap();
+    let filtered =
+        p.wh.query(
             "SELECT count(*), max(payload) FROM raw.events WHERE day = DATE '2024-01-03'",
             &ctx,
         )
@@ -119,14 +132,12 @@ async fn query_log_records_bytes_and_filtered_scans_read_less() {
 
     // The dry run prunes the same way, without running or logging anything.
     let before = p.rows("SELECT count(*) FROM _kura.query_log").await;
-    let dry_full = p
-        .wh
-        .dry_run("SELECT max(payload) FROM raw.events", &ctx)
-        .await
-        .unwrap();
-    let dry_filtered = p
-        .wh
-        .dry_run(
+    let dry_full =
+        p.wh.dry_run("SELECT max(payload) FROM raw.events", &ctx)
+            .await
+            .unwrap();
+    let dry_filtered =
+        p.wh.dry_run(
             "SELECT max(payload) FROM raw.events WHERE day = DATE '2024-01-03'",
             &ctx,
         )
@@ -144,16 +155,27 @@ async fn query_log_records_bytes_and_filtered_scans_read_less() {
 
     // Cost by label and table adds up to what was scanned.
     let since = chrono::Utc::now() - chrono::Duration::hours(1);
-    let by_label = cost_report(&p.wh, since, CostGrouping::Label, 5).await.unwrap();
+    let by_label = cost_report(&p.wh, since, CostGrouping::Label, 5)
+        .await
+        .unwrap();
     let label = by_label
         .rows
         .iter()
         .find(|r| r.key == "model=events_check")
         .expect("label row");
     assert_eq!(label.queries, 2);
-    assert_eq!(label.bytes_scanned, full.bytes_scanned + filtered.bytes_scanned);
-    let by_table = cost_report(&p.wh, since, CostGrouping::Table, 5).await.unwrap();
-    let t = by_table.rows.iter().find(|r| r.key == "raw.events").unwrap();
+    assert_eq!(
+        label.bytes_scanned,
+        full.bytes_scanned + filtered.bytes_scanned
+    );
+    let by_table = cost_report(&p.wh, since, CostGrouping::Table, 5)
+        .await
+        .unwrap();
+    let t = by_table
+        .rows
+        .iter()
+        .find(|r| r.key == "raw.events")
+        .unwrap();
     assert!(t.bytes_scanned >= full.bytes_scanned + filtered.bytes_scanned);
     // The two event queries differ only in literals... no: one has a WHERE; two shapes.
     assert!(by_table.top_queries.len() >= 2);
@@ -164,26 +186,24 @@ async fn query_log_records_bytes_and_filtered_scans_read_less() {
 #[tokio::test(flavor = "multi_thread")]
 async fn statements_other_than_queries_are_refused_and_errors_logged() {
     let p = common::project();
-    let err = p
-        .wh
-        .query("DROP TABLE raw.x", &QueryContext::new("alice"))
-        .await
-        .unwrap_err();
+    let err =
+        p.wh.query("DROP TABLE raw.x", &QueryContext::new("alice"))
+            .await
+            .unwrap_err();
     assert!(matches!(err, EngineError::NotAQuery { .. }), "{err}");
-    let err = p
-        .wh
-        .query("SELEC 1", &QueryContext::new("alice"))
-        .await
-        .unwrap_err();
+    let err =
+        p.wh.query("SELEC 1", &QueryContext::new("alice"))
+            .await
+            .unwrap_err();
     assert!(err.to_string().starts_with("invalid SQL at 1:1"), "{err}");
-    let err = p
-        .wh
-        .query("SELECT * FROM marts.nope", &QueryContext::new("alice"))
-        .await
-        .unwrap_err();
+    let err =
+        p.wh.query("SELECT * FROM marts.nope", &QueryContext::new("alice"))
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("marts.nope"), "{err}");
     assert_eq!(
-        p.rows("SELECT status, count(*) FROM _kura.query_log GROUP BY status").await,
+        p.rows("SELECT status, count(*) FROM _kura.query_log GROUP BY status")
+            .await,
         ["error|3"]
     );
 }

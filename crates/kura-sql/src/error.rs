@@ -60,25 +60,22 @@ fn split_location(raw: &str) -> (String, Option<SqlLocation>) {
     let rest = &raw[at + " at Line: ".len()..];
     let mut parts = rest.splitn(2, ", Column: ");
     let line = parts.next().and_then(|l| l.trim().parse().ok());
-    let column = parts
-        .next()
-        .and_then(|c| c.trim_end_matches(|ch: char| !ch.is_ascii_digit()).parse().ok());
+    let column = parts.next().and_then(|c| {
+        c.trim_end_matches(|ch: char| !ch.is_ascii_digit())
+            .parse()
+            .ok()
+    });
     match (line, column) {
-        (Some(line), Some(column)) => (
-            raw[..at].to_string(),
-            Some(SqlLocation { line, column }),
-        ),
+        (Some(line), Some(column)) => (raw[..at].to_string(), Some(SqlLocation { line, column })),
         _ => (raw.to_string(), None),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn parse_error_carries_line_and_column() {
-        let err = crate::parse("SELECT 1\nFROM WHERE x").unwrap_err();
+        let err = crate::parse("SELECT 1\nFROM t WHERE )").unwrap_err();
         let loc = err.location().expect("location");
         assert_eq!(loc.line, 2);
         assert!(loc.column >= 6, "{loc}");

@@ -1,6 +1,55 @@
 use sqlparser::dialect::BigQueryDialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
+const CLAUSE_KEYWORDS: &[&str] = &[
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP",
+    "BY",
+    "ORDER",
+    "HAVING",
+    "LIMIT",
+    "OFFSET",
+    "JOIN",
+    "ON",
+    "USING",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "AS",
+    "WITH",
+    "UNION",
+    "ALL",
+    "DISTINCT",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "IS",
+    "NULL",
+    "LIKE",
+    "BETWEEN",
+    "INNER",
+    "LEFT",
+    "RIGHT",
+    "FULL",
+    "OUTER",
+    "CROSS",
+    "QUALIFY",
+    "ASC",
+    "DESC",
+    "OVER",
+    "PARTITION",
+    "WINDOW",
+    "EXCEPT",
+    "INTERSECT",
+    "EXISTS",
+    "UNNEST",
+];
+
 /// Reduces a statement to its shape, so that runs of the same query with different constants
 /// group together in the cost report: literals become `?`, whitespace and comments collapse,
 /// keywords are upper-cased.
@@ -31,8 +80,15 @@ pub fn normalize_query(sql: &str) -> String {
             | Token::DoubleQuotedRawStringLiteral(_)
             | Token::NationalStringLiteral(_)
             | Token::HexStringLiteral(_) => "?".to_string(),
-            Token::Word(w) if w.quote_style.is_none() && w.keyword != sqlparser::keywords::Keyword::NoKeyword => {
-                w.value.to_uppercase()
+            // Unquoted names are case-insensitive in GoogleSQL (tables aside, which kura keeps
+            // lowercase), so one case groups them; clause keywords are upper-cased for reading.
+            Token::Word(w) if w.quote_style.is_none() => {
+                let upper = w.value.to_uppercase();
+                if CLAUSE_KEYWORDS.contains(&upper.as_str()) {
+                    upper
+                } else {
+                    w.value.to_lowercase()
+                }
             }
             Token::SemiColon => continue,
             other => other.to_string(),
@@ -53,7 +109,7 @@ mod tests {
     #[test]
     fn literals_and_spacing_do_not_change_the_shape() {
         let a = normalize_query("select *  from marts.orders where id = 42 and s = 'x';");
-        let b = normalize_query("SELECT * FROM marts.orders\n  WHERE id = 7 AND s = 'yy' -- note");
+        let b = normalize_query("SELECT * FROM Marts.Orders\n  WHERE ID = 7 AND s = 'yy' -- note");
         assert_eq!(a, b);
         assert_eq!(a, "SELECT * FROM marts.orders WHERE id = ? AND s = ?");
     }

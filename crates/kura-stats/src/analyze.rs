@@ -22,7 +22,7 @@ use arrow::record_batch::RecordBatch;
 use serde::Serialize;
 
 /// What to analyse and with which columns. Group columns hold 1 for treatment, 0 for control.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AnalysisSpec {
     /// Continuous metric: Welch (default) or Student t-test; CUPED when `pre_metric` is given.

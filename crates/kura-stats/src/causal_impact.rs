@@ -38,7 +38,7 @@ use rand_distr::{Distribution, Gamma, StandardNormal};
 use serde::Serialize;
 
 /// Options; [`Default`] is R CausalImpact's defaults (1000 iterations, 10% burn-in, seed 1).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct CausalImpactOptions {
     pub niter: usize,
     /// Share of the first iterations discarded (R's `SuggestBurn(0.1, ...)`).

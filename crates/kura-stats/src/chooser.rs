@@ -15,7 +15,7 @@ use crate::{Result, StatsError};
 use serde::Serialize;
 
 /// How the targeted units were selected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Assignment {
     /// By a random draw (the experiment controls who is treated).
@@ -25,7 +25,7 @@ pub enum Assignment {
 }
 
 /// The answers to the table's questions; `None` means "not asked yet".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct DesignAnswers {
     pub assignment: Option<Assignment>,
     /// Can the outcome be predicted from observed covariates (so a regression can adjust)?
@@ -39,7 +39,7 @@ pub struct DesignAnswers {
 }
 
 /// The five estimators of the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     AbTest,

@@ -33,7 +33,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Matching options; [`Default`] is MatchIt's default 1:1 nearest without replacement, caliper 0.2.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct PsmOptions {
     /// Caliper in standard deviations of the logit; `None` for no caliper.
     pub caliper_sd: Option<f64>,

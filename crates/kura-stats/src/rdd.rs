@@ -23,7 +23,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Options; [`Default`] is rdrobust's default at the cutoff 0.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct RdOptions {
     pub cutoff: f64,
     /// Fixed bandwidth h (and b = h, rdrobust's `rho = 1`); `None` selects h and b by mserd.

@@ -49,12 +49,17 @@ enum Command {
     Schema(commands::tables::SchemaArgs),
     /// Show bytes scanned and estimated cost from the query log.
     Cost(commands::cost::CostArgs),
+    /// Design, register and analyse experiments with the method the design calls for.
+    Experiment(commands::experiment::ExperimentArgs),
 }
 
 /// Exit codes: 0 success, 1 findings (failed checks, lint), 2 could not run.
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

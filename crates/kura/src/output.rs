@@ -26,16 +26,25 @@ pub fn write_batches(
     format: Format,
     out: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let mut sink: Box<dyn Write + Send> = match out {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => {
-            if format == Format::Parquet {
-                bail!("--format parquet writes binary data; pass -o FILE");
-            }
-            Box::new(std::io::stdout().lock())
+    if format == Format::Parquet {
+        let Some(path) = out else {
+            bail!("--format parquet writes binary data; pass -o FILE");
+        };
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None)?;
+        for b in batches {
+            w.write(b)?;
         }
+        w.close()?;
+        return Ok(());
+    }
+    let mut sink: Box<dyn Write> = match out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
     };
     match format {
         Format::Table => {
@@ -48,7 +57,9 @@ pub fn write_batches(
             }
         }
         Format::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut sink);
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut sink);
             for b in batches {
                 w.write(b)?;
             }
@@ -68,13 +79,7 @@ pub fn write_batches(
             }
             w.finish()?;
         }
-        Format::Parquet => {
-            let mut w = parquet::arrow::ArrowWriter::try_new(&mut sink, schema, None)?;
-            for b in batches {
-                w.write(b)?;
-            }
-            w.close()?;
-        }
+        Format::Parquet => unreachable!("handled above"),
     }
     sink.flush()?;
     Ok(())
@@ -90,8 +95,14 @@ pub fn print_error(err: &anyhow::Error) {
             hint = hint.or_else(|| e.hint());
         }
     }
+    // Library errors often repeat their source in their own message; print each text once.
+    let mut shown = err.to_string();
     for cause in err.chain().skip(1) {
-        let _ = writeln!(stderr, "  caused by: {cause}");
+        let text = cause.to_string();
+        if !shown.contains(&text) {
+            let _ = writeln!(stderr, "  caused by: {text}");
+            shown.push_str(&text);
+        }
     }
     if let Some(h) = hint {
         let _ = writeln!(stderr, "hint: {h}");

@@ -166,8 +166,10 @@ mod tests {
 
     #[test]
     fn unknown_type_names_the_field() {
-        let err = parse_schema(r#"[{"name":"a","type":"RECORD","fields":[{"name":"b","type":"INTEGR"}]}]"#)
-            .unwrap_err();
+        let err = parse_schema(
+            r#"[{"name":"a","type":"RECORD","fields":[{"name":"b","type":"INTEGR"}]}]"#,
+        )
+        .unwrap_err();
         assert_eq!(err, "field `a.b` has unknown type `INTEGR`");
     }
 }

@@ -50,7 +50,10 @@ pub fn infer(path: &Path, delimiter: u8) -> Result<Schema, EngineError> {
     ))
 }
 
-fn reader(path: &Path, delimiter: u8) -> Result<csv::Reader<Box<dyn std::io::Read + Send>>, EngineError> {
+fn reader(
+    path: &Path,
+    delimiter: u8,
+) -> Result<csv::Reader<Box<dyn std::io::Read + Send>>, EngineError> {
     Ok(csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -204,12 +207,8 @@ impl CsvSource {
             }
             parsed.clear();
             let mut error = None;
-            for ((field, parser), source) in self
-                .target
-                .fields()
-                .iter()
-                .zip(&parsers)
-                .zip(&self.mapping)
+            for ((field, parser), source) in
+                self.target.fields().iter().zip(&parsers).zip(&self.mapping)
             {
                 let text = source.and_then(|i| record.get(i)).unwrap_or("");
                 match parser.parse(text) {

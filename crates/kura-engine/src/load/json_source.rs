@@ -106,10 +106,12 @@ pub fn infer(path: &Path) -> Result<Schema, EngineError> {
     let mut any = false;
     loop {
         line.clear();
-        let n = reader.read_until(b'\n', &mut line).map_err(|source| EngineError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|source| EngineError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if n == 0 {
             break;
         }
@@ -217,12 +219,11 @@ impl JsonSource {
                         }),
                     }
                 }
-                let batch = decode_all(&mut self.decoder, &good).map_err(|source| {
-                    EngineError::Arrow {
+                let batch =
+                    decode_all(&mut self.decoder, &good).map_err(|source| EngineError::Arrow {
                         context: format!("decoding {}", self.path.display()),
                         source,
-                    }
-                })?;
+                    })?;
                 Ok(Some(Chunk {
                     batch: batch.unwrap_or_else(|| RecordBatch::new_empty(self.target.clone())),
                     rejected,

@@ -65,8 +65,9 @@ pub async fn append(wh: &Warehouse, entries: &[LoadLogEntry]) -> Result<(), Engi
         Arc::new(StringArray::from_iter_values(entries.iter().map(f))) as Arc<dyn Array>
     };
     let i = |f: fn(&LoadLogEntry) -> u64| {
-        Arc::new(Int64Array::from_iter_values(entries.iter().map(|e| f(e) as i64)))
-            as Arc<dyn Array>
+        Arc::new(Int64Array::from_iter_values(
+            entries.iter().map(|e| f(e) as i64),
+        )) as Arc<dyn Array>
     };
     let batch = RecordBatch::try_new(
         schema(),
@@ -94,7 +95,12 @@ pub async fn append(wh: &Warehouse, entries: &[LoadLogEntry]) -> Result<(), Engi
         source,
     })?;
     wh.store()
-        .append(&log_name(), schema(), vec![batch], CommitProperties::default())
+        .append(
+            &log_name(),
+            schema(),
+            vec![batch],
+            CommitProperties::default(),
+        )
         .await?;
     Ok(())
 }
@@ -126,7 +132,9 @@ pub async fn history(
         for batch in wh.query_internal(&sql).await? {
             let ids = batch.column(0).as_string_opt::<i32>().cloned();
             let hashes = batch.column(1).as_string_opt::<i32>().cloned();
-            let versions = batch.column(2).as_primitive::<arrow::datatypes::Int64Type>();
+            let versions = batch
+                .column(2)
+                .as_primitive::<arrow::datatypes::Int64Type>();
             let modes = batch.column(3).as_string_opt::<i32>().cloned();
             let (Some(ids), Some(hashes), Some(modes)) = (ids, hashes, modes) else {
                 let cast = |i: usize| {
@@ -156,8 +164,7 @@ pub async fn history(
             }
         }
     }
-    let logged_ids: std::collections::BTreeSet<String> =
-        rows.iter().map(|r| r.0.clone()).collect();
+    let logged_ids: std::collections::BTreeSet<String> = rows.iter().map(|r| r.0.clone()).collect();
 
     // Repair: loads the table committed that the log does not know about.
     let current = delta.version().unwrap_or(0) as u64;
@@ -177,14 +184,31 @@ pub async fn history(
         if logged_ids.contains(load_id) {
             continue;
         }
-        let mode = info.get("mode").and_then(|v| v.as_str()).unwrap_or("append");
-        for f in info.get("files").and_then(|f| f.as_array()).into_iter().flatten() {
+        let mode = info
+            .get("mode")
+            .and_then(|v| v.as_str())
+            .unwrap_or("append");
+        for f in info
+            .get("files")
+            .and_then(|f| f.as_array())
+            .into_iter()
+            .flatten()
+        {
             let hash = f.get("content_hash").and_then(|v| v.as_str()).unwrap_or("");
-            rows.push((load_id.to_string(), hash.to_string(), version, mode.to_string()));
+            rows.push((
+                load_id.to_string(),
+                hash.to_string(),
+                version,
+                mode.to_string(),
+            ));
             repair.push(LoadLogEntry {
                 load_id: load_id.to_string(),
                 table: table.to_string(),
-                path: f.get("path").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+                path: f
+                    .get("path")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string(),
                 size: f.get("size").and_then(|v| v.as_u64()).unwrap_or(0),
                 content_hash: hash.to_string(),
                 table_version: version,
@@ -241,9 +265,15 @@ pub async fn write_rejected(
             Arc::new(StringArray::from_iter_values(
                 rows.iter().map(|(p, _)| p.display().to_string()),
             )),
-            Arc::new(Int64Array::from_iter_values(rows.iter().map(|(_, r)| r.line as i64))),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, r)| r.raw.as_str()))),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, r)| r.reason.as_str()))),
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|(_, r)| r.line as i64),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|(_, r)| r.raw.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|(_, r)| r.reason.as_str()),
+            )),
             Arc::new(
                 TimestampMicrosecondArray::from_iter_values(rows.iter().map(|_| now))
                     .with_timezone("UTC"),

@@ -43,7 +43,7 @@ use crate::error::{EngineError, RejectedRowSummary};
 use crate::query_log::{QueryLogEntry, QueryStatus};
 use crate::store::TableName;
 use crate::warehouse::Warehouse;
-use source::{converts_losslessly, FileSource, InputFile};
+use source::{converts_losslessly, InputFile};
 
 /// Append to the table, or replace its contents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,9 +109,14 @@ impl LoadReporter for NoProgress {}
 /// What happened to one file.
 #[derive(Debug, Clone)]
 pub enum FileStatus {
-    Loaded { rows: u64, rejected: u64 },
+    Loaded {
+        rows: u64,
+        rejected: u64,
+    },
     /// Already in the table at this version; nothing done.
-    Skipped { table_version: u64 },
+    Skipped {
+        table_version: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -162,9 +167,17 @@ impl Warehouse {
             request.table,
             request.mode.as_str()
         );
-        self.authorize(principal, &request.table.dataset, Access::Write, &statement, "LOAD")
-            .await?;
-        let result = self.load_authorized(request, principal, reporter, started).await;
+        self.authorize(
+            principal,
+            &request.table.dataset,
+            Access::Write,
+            &statement,
+            "LOAD",
+        )
+        .await?;
+        let result = self
+            .load_authorized(request, principal, reporter, started)
+            .await;
         let (status, error, rows) = match &result {
             Ok(o) => (QueryStatus::Ok, None, o.rows),
             Err(e) => (QueryStatus::Error, Some(e.to_string()), 0),
@@ -345,14 +358,15 @@ impl Warehouse {
                 LoadMode::Replace => SaveMode::Overwrite,
             })
             .with_commit_properties(
-                CommitProperties::default()
-                    .with_metadata([("kura.load".to_string(), commit_info)]),
+                CommitProperties::default().with_metadata([("kura.load".to_string(), commit_info)]),
             );
         if request.mode == LoadMode::Replace {
             builder = builder.with_schema_mode(SchemaMode::Overwrite);
         } else if !new_columns.is_empty() {
             builder = builder.with_schema_mode(SchemaMode::Merge);
         }
+        let target_mib = self.project().config().storage.target_file_mib.max(1);
+        builder = builder.with_target_file_size(std::num::NonZeroU64::new(target_mib << 20));
         if !partition_by.is_empty() {
             builder = builder.with_partition_columns(partition_by.clone());
         }
@@ -398,7 +412,10 @@ impl Warehouse {
             });
             outcomes.push(FileOutcome {
                 path: input.path.clone(),
-                status: FileStatus::Loaded { rows, rejected: bad },
+                status: FileStatus::Loaded {
+                    rows,
+                    rejected: bad,
+                },
             });
         }
         load_log::append(self, &entries).await?;
@@ -422,7 +439,7 @@ fn resolve_partitioning(
 ) -> Result<Vec<String>, EngineError> {
     let current = match existing.and_then(|t| t.snapshot().ok()) {
         Some(state) if request.mode == LoadMode::Append => {
-            state.metadata().partition_columns().clone()
+            state.metadata().partition_columns().to_vec()
         }
         _ => return Ok(request.partition_by.clone()),
     };

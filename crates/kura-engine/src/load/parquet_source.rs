@@ -87,7 +87,10 @@ impl ParquetSource {
 }
 
 /// Reorders, casts and fills a batch to match `target` by column name.
-pub fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch, arrow::error::ArrowError> {
+pub fn conform(
+    batch: &RecordBatch,
+    target: &SchemaRef,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
     let columns = target
         .fields()
         .iter()

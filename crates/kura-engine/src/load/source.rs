@@ -158,9 +158,9 @@ pub fn storable_type(dt: &DataType) -> DataType {
         }
         DataType::Time32(_) | DataType::Time64(_) | DataType::Null => DataType::Utf8,
         DataType::Dictionary(_, v) => storable_type(v),
-        DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) => {
-            DataType::List(Arc::new(Field::new("element", storable_type(f.data_type()), true)))
-        }
+        DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) => DataType::List(
+            Arc::new(Field::new("element", storable_type(f.data_type()), true)),
+        ),
         DataType::Struct(fields) => DataType::Struct(Fields::from(
             fields.iter().map(|f| storable_field(f)).collect::<Vec<_>>(),
         )),

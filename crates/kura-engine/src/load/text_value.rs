@@ -64,6 +64,10 @@ pub fn classify(s: &str) -> TextType {
         if is_int(s) {
             return TextType::Int;
         }
+        if b.len() > 1 && b[0] == b'0' && b.iter().all(u8::is_ascii_digit) {
+            // A code such as a zip or an account number: keep its leading zeros.
+            return TextType::String;
+        }
         if b.len() >= 10 && b[4] == b'-' {
             if let Some((_, zone)) = parse_date_time(s) {
                 return match zone {
@@ -192,7 +196,9 @@ pub fn parse_datetime(s: &str) -> Result<i64, String> {
         Some((_, Some(_))) => Err(format!(
             "`{s}` has a time zone, but the column is DATETIME (a wall-clock value without zone)"
         )),
-        None => Err(format!("`{s}` is not a DATETIME (expected YYYY-MM-DD HH:MM:SS)")),
+        None => Err(format!(
+            "`{s}` is not a DATETIME (expected YYYY-MM-DD HH:MM:SS)"
+        )),
     }
 }
 
@@ -284,7 +290,10 @@ mod tests {
         assert_eq!(TextType::Null.merge(TextType::Date), TextType::Date);
         assert_eq!(TextType::Date.merge(TextType::Datetime), TextType::Datetime);
         assert_eq!(TextType::Int.merge(TextType::Date), TextType::String);
-        assert_eq!(TextType::Datetime.merge(TextType::Timestamp), TextType::String);
+        assert_eq!(
+            TextType::Datetime.merge(TextType::Timestamp),
+            TextType::String
+        );
     }
 
     #[test]

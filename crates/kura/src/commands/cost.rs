@@ -93,7 +93,13 @@ pub async fn run(args: CostArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
         println!("Top queries by bytes scanned:");
         let mut table = comfy_table::Table::new();
         table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-        table.set_header(["query (normalised)", "runs", "scanned", "cost (USD)", "principals"]);
+        table.set_header([
+            "query (normalised)",
+            "runs",
+            "scanned",
+            "cost (USD)",
+            "principals",
+        ]);
         for q in &report.top_queries {
             let text: String = q.normalized.chars().take(80).collect();
             table.add_row([

@@ -57,7 +57,11 @@ pub async fn run(args: DemoArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
         let ctx = QueryContext::new(globals.principal.clone()).with_label("source", "demo");
         let result = wh.query(sql, &ctx).await?;
         write_batches(result.schema.clone(), &result.batches, Format::Table, None)?;
-        println!("({} rows, {} scanned)", result.rows, human_bytes(result.bytes_scanned));
+        println!(
+            "({} rows, {} scanned)",
+            result.rows,
+            human_bytes(result.bytes_scanned)
+        );
     }
     println!("\n-- kura cost --since 1d --by table");
     let since = chrono::Utc::now() - chrono::Duration::days(1);

@@ -69,12 +69,19 @@ pub fn create_project(dir: &Path, name: Option<&str>, engineer: &str) -> anyhow:
             .unwrap_or("kura")
             .to_string(),
     };
-    std::fs::write(&config, kura_engine::project::config_template(&name, engineer))?;
+    std::fs::write(
+        &config,
+        kura_engine::project::config_template(&name, engineer),
+    )?;
     std::fs::create_dir_all(dir.join("models"))?;
     let gitignore = dir.join(".gitignore");
     let existing = std::fs::read_to_string(&gitignore).unwrap_or_default();
     if !existing.lines().any(|l| l.trim() == ".kura/") {
-        let sep = if existing.is_empty() || existing.ends_with('\n') { "" } else { "\n" };
+        let sep = if existing.is_empty() || existing.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
         std::fs::write(&gitignore, format!("{existing}{sep}.kura/\n"))?;
     }
     Ok(Project::open(dir)?)

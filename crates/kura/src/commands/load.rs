@@ -96,7 +96,10 @@ pub async fn run(args: LoadArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
                 outcome.table,
                 human_count((outcome.rows as f64 / secs.max(1e-6)) as u64)
             ),
-            None => eprintln!("Nothing to load: {} already holds these files", outcome.table),
+            None => eprintln!(
+                "Nothing to load: {} already holds these files",
+                outcome.table
+            ),
         }
     }
     Ok(ExitCode::SUCCESS)

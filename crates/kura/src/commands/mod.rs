@@ -2,6 +2,7 @@
 
 pub mod cost;
 pub mod demo;
+pub mod experiment;
 pub mod init;
 pub mod load;
 pub mod sql;
@@ -34,9 +35,7 @@ impl Globals {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let globals = Globals {
         project_dir: cli.project,
-        principal: cli
-            .principal
-            .unwrap_or_else(kura_engine::default_principal),
+        principal: cli.principal.unwrap_or_else(kura_engine::default_principal),
         quiet: cli.quiet,
     };
     match cli.command {
@@ -47,5 +46,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tables(args) => tables::run_tables(args, &globals).await,
         Command::Schema(args) => tables::run_schema(args, &globals).await,
         Command::Cost(args) => cost::run(args, &globals).await,
+        Command::Experiment(args) => experiment::run(args, &globals).await,
     }
 }

@@ -24,9 +24,20 @@ pub async fn run_tables(args: TablesArgs, globals: &Globals) -> anyhow::Result<E
     let wh = globals.open_warehouse()?;
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    table.set_header(["table", "rows", "size", "files", "version", "partitioned by"]);
+    table.set_header([
+        "table",
+        "rows",
+        "size",
+        "files",
+        "version",
+        "partitioned by",
+    ]);
     for info in wh.tables().await? {
-        if args.dataset.as_ref().is_some_and(|d| *d != info.name.dataset) {
+        if args
+            .dataset
+            .as_ref()
+            .is_some_and(|d| *d != info.name.dataset)
+        {
             continue;
         }
         table.add_row([

@@ -1,0 +1,418 @@
+//! The `kura` binary end to end: init, demo load, sql formats, errors, cost, and a load killed
+//! with SIGKILL.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn kura(project: &Path, principal: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kura"))
+        .arg("--project")
+        .arg(project)
+        .args(["--as", principal])
+        .args(args)
+        .env_remove("KURA_PRINCIPAL")
+        .output()
+        .expect("run kura")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn init_demo(dir: &Path) {
+    let o = Command::new(env!("CARGO_BIN_EXE_kura"))
+        .args(["--as", "alice", "init", "--demo"])
+        .arg(dir)
+        .output()
+        .expect("run kura init");
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn init_writes_a_project_and_refuses_to_overwrite_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shop");
+    let o = Command::new(env!("CARGO_BIN_EXE_kura"))
+        .args(["--as", "carol", "init"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let toml = std::fs::read_to_string(dir.join("kura.toml")).unwrap();
+    assert!(toml.contains("engineers = [\"carol\"]"));
+    assert!(toml.contains("name = \"shop\""));
+    assert!(dir.join("models").is_dir());
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".gitignore")).unwrap(),
+        ".kura/\n"
+    );
+    let again = Command::new(env!("CARGO_BIN_EXE_kura"))
+        .args(["init"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn demo_data_loads_and_queries_in_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    init_demo(tmp.path());
+    let o = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT count(*) AS orders, count(DISTINCT customer_id) AS buyers FROM raw.orders",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The generator's counts: 5000 orders from the 500 customers.
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("orders,buyers"));
+    let row: Vec<u64> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(row[0], 5000);
+    assert!(row[1] > 400 && row[1] <= 500, "{row:?}");
+
+    let o = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "sql",
+            "--format",
+            "ndjson",
+            "SELECT customer_id, country FROM raw.customers ORDER BY customer_id LIMIT 2",
+        ],
+    );
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["customer_id"], 1);
+
+    let out_file = tmp.path().join("items.parquet");
+    let o = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "sql",
+            "--format",
+            "parquet",
+            "-o",
+            out_file.to_str().unwrap(),
+            "SELECT * FROM raw.order_items",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&out_file).unwrap())
+            .unwrap();
+    let rows: i64 = parquet::file::reader::FileReader::metadata(&reader)
+        .file_metadata()
+        .num_rows();
+    let csv_rows = include_str!("../demo/order_items.csv").lines().count() as i64 - 1;
+    assert_eq!(rows, csv_rows);
+
+    let o = kura(tmp.path(), "alice", &["tables"]);
+    let out = stdout(&o);
+    for t in [
+        "raw.customers",
+        "raw.orders",
+        "raw.order_items",
+        "_kura.query_log",
+        "_kura.load_log",
+    ] {
+        assert!(out.contains(t), "{t} missing from:\n{out}");
+    }
+    let o = kura(tmp.path(), "alice", &["schema", "raw.orders"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("ordered_at") && out.contains("TIMESTAMP"),
+        "{out}"
+    );
+}
+
+#[test]
+fn errors_say_what_where_and_how_to_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    init_demo(tmp.path());
+    let o = kura(tmp.path(), "bob", &["sql", "SELECT * FROM raw.orders"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error: principal `bob` may not read dataset `raw`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: read on `raw` is granted to: group:engineers"),
+        "{err}"
+    );
+
+    let o = kura(
+        tmp.path(),
+        "alice",
+        &["sql", "SELECT * FROM raw.orders WHERE"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("error: invalid SQL: Expected: an expression, found: EOF"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("caused by"), "{}", stderr(&o));
+
+    let bad = tmp.path().join("bad.csv");
+    std::fs::write(&bad, "order_id,customer_id\n1,2\n2,x\n").unwrap();
+    let schema = tmp.path().join("s.json");
+    std::fs::write(
+        &schema,
+        r#"[{"name":"order_id","type":"INT64"},{"name":"customer_id","type":"INT64"}]"#,
+    )
+    .unwrap();
+    let o = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "load",
+            bad.to_str().unwrap(),
+            "--into",
+            "raw.bad",
+            "--schema",
+            schema.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad.csv:3: column `customer_id`: `x` is not an INT64"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: fix the row, or pass --max-bad-rows"),
+        "{err}"
+    );
+
+    let o = kura(
+        tmp.path(),
+        "alice",
+        &["load", bad.to_str().unwrap(), "--into", "Raw.Bad"],
+    );
+    assert!(
+        stderr(&o).contains("is not lowercase snake_case"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn reload_is_skipped_and_cost_reports_by_principal() {
+    let tmp = tempfile::tempdir().unwrap();
+    init_demo(tmp.path());
+    let csv = tmp.path().join("data/demo/orders.csv");
+    let o = kura(
+        tmp.path(),
+        "alice",
+        &["load", csv.to_str().unwrap(), "--into", "raw.orders"],
+    );
+    assert!(o.status.success());
+    assert!(stderr(&o).contains("skipped"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Nothing to load"), "{}", stderr(&o));
+
+    for _ in 0..2 {
+        let o = kura(
+            tmp.path(),
+            "alice",
+            &[
+                "sql",
+                "--label",
+                "team=growth",
+                "SELECT sum(total_jpy) FROM raw.orders WHERE status = 'delivered'",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let dry = kura(
+        tmp.path(),
+        "alice",
+        &["sql", "--dry-run", "SELECT sum(total_jpy) FROM raw.orders"],
+    );
+    assert!(
+        stdout(&dry).starts_with("This query will process"),
+        "{}",
+        stdout(&dry)
+    );
+
+    let o = kura(
+        tmp.path(),
+        "alice",
+        &["cost", "--since", "1h", "--by", "label", "--format", "json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let row = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "team=growth")
+        .expect("label row");
+    assert_eq!(row["queries"], 2);
+    assert!(row["bytes_scanned"].as_u64().unwrap() > 0);
+    let top = &report["top_queries"][0];
+    assert_eq!(top["runs"], 2);
+    assert_eq!(
+        top["normalized"],
+        "SELECT sum(total_jpy) FROM raw.orders WHERE status = ?"
+    );
+}
+
+/// A load killed with SIGKILL after it has started writing data files leaves the table at its
+/// previous version, readable, and the next load works.
+#[test]
+fn a_load_killed_midway_leaves_the_previous_version() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    init_demo(dir);
+    // Small data files so the killed load has written some before it is stopped.
+    let toml = std::fs::read_to_string(dir.join("kura.toml")).unwrap();
+    std::fs::write(
+        dir.join("kura.toml"),
+        format!("{toml}\n[storage]\ntarget_file_mib = 1\n"),
+    )
+    .unwrap();
+
+    let small = dir.join("small.csv");
+    std::fs::write(&small, "id,payload\n1,a\n2,b\n3,c\n").unwrap();
+    let o = kura(
+        dir,
+        "alice",
+        &["load", small.to_str().unwrap(), "--into", "raw.big"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let big = dir.join("big.csv");
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        writeln!(w, "id,payload").unwrap();
+        let mut x: u64 = 0x9E3779B97F4A7C15;
+        for i in 0..1_500_000u64 {
+            // xorshift: incompressible payloads, so Parquet files fill up quickly.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            writeln!(w, "{i},{x:016x}{:016x}", x.rotate_left(29)).unwrap();
+        }
+    }
+    let table_dir = dir.join(".kura/warehouse/raw/big");
+    let data_files = |d: &Path| -> usize {
+        std::fs::read_dir(d)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".parquet"))
+            .count()
+    };
+    let before = data_files(&table_dir);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kura"))
+        .arg("--project")
+        .arg(dir)
+        .args([
+            "--as",
+            "alice",
+            "load",
+            big.to_str().unwrap(),
+            "--into",
+            "raw.big",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut killed_midway = false;
+    while Instant::now() < deadline {
+        if data_files(&table_dir) > before + 1 {
+            child.kill().unwrap(); // SIGKILL on Unix
+            killed_midway = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.wait();
+    assert!(
+        killed_midway,
+        "the load finished before it could be killed midway"
+    );
+    assert!(
+        data_files(&table_dir) > before,
+        "the load wrote data files before it was killed"
+    );
+
+    let o = kura(
+        dir,
+        "alice",
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM raw.big",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "n\n3\n");
+    let o = kura(dir, "alice", &["tables", "raw"]);
+    let line = stdout(&o)
+        .lines()
+        .find(|l| l.contains("raw.big "))
+        .map(str::to_string)
+        .unwrap_or_default();
+    let cells: Vec<&str> = line.split(['│', '┆']).map(str::trim).collect();
+    // │ table ┆ rows ┆ size ┆ files ┆ version ┆ partitioned by │
+    assert_eq!(
+        (cells[2], cells[5]),
+        ("3", "0"),
+        "still at version 0: {line}"
+    );
+
+    // The table takes the next load normally.
+    let more = dir.join("more.csv");
+    std::fs::write(&more, "id,payload\n4,d\n").unwrap();
+    let o = kura(
+        dir,
+        "alice",
+        &["load", more.to_str().unwrap(), "--into", "raw.big"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = kura(
+        dir,
+        "alice",
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM raw.big",
+        ],
+    );
+    assert_eq!(stdout(&o), "n\n4\n");
+}
