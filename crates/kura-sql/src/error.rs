@@ -30,13 +30,6 @@ pub enum SqlError {
     /// Several statements where one was expected.
     #[error("expected one statement, found {count}")]
     MultipleStatements { count: usize },
-    /// Valid GoogleSQL that kura cannot yet run on the embedded engine.
-    #[error("{construct} is not supported on the embedded engine")]
-    Unsupported {
-        construct: String,
-        location: Option<SqlLocation>,
-        hint: String,
-    },
 }
 
 impl SqlError {
@@ -49,18 +42,10 @@ impl SqlError {
         SqlError::Parse { message, location }
     }
 
-    /// What the user can do about it, when there is something specific to say.
-    pub fn hint(&self) -> Option<&str> {
-        match self {
-            SqlError::Unsupported { hint, .. } => Some(hint),
-            _ => None,
-        }
-    }
-
     /// Where in the text the problem is, when known.
     pub fn location(&self) -> Option<SqlLocation> {
         match self {
-            SqlError::Parse { location, .. } | SqlError::Unsupported { location, .. } => *location,
+            SqlError::Parse { location, .. } => *location,
             _ => None,
         }
     }
@@ -88,11 +73,9 @@ fn split_location(raw: &str) -> (String, Option<SqlLocation>) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn parse_error_carries_line_and_column() {
-        let err = crate::parse("SELECT 1\nFROM WHERE x").unwrap_err();
+        let err = crate::parse("SELECT 1\nFROM t WHERE )").unwrap_err();
         let loc = err.location().expect("location");
         assert_eq!(loc.line, 2);
         assert!(loc.column >= 6, "{loc}");

@@ -4,21 +4,17 @@
 //! BigQuery. This crate is the one place that understands that text: it parses with
 //! sqlparser's BigQuery dialect ([`parse`]), finds the tables a statement reads
 //! ([`referenced_tables`], the basis of access control and of the model graph), and reduces a
-//! statement to a fingerprint for grouping queries in the cost report ([`normalize_query`]),
-//! and rewrites GoogleSQL forms DataFusion does not accept into ones it plans with the same
-//! meaning ([`rewrite_for_datafusion`]).
+//! statement to a fingerprint for grouping queries in the cost report ([`normalize_query`]).
 //!
 //! The engine plans the parsed AST directly, so there is exactly one parser between the
 //! user's text and the plan.
 
 mod error;
 mod normalize;
-mod rewrite;
 mod tables;
 
 pub use error::{SqlError, SqlLocation};
 pub use normalize::normalize_query;
-pub use rewrite::{rewrite_for_datafusion, rewrite_for_datafusion_with_tables, TableLister};
 pub use sqlparser::ast::Statement;
 pub use tables::{referenced_tables, TableRef};
 
