@@ -189,9 +189,12 @@ impl EngineError {
             EngineError::PartitionMismatch { .. } => {
                 "drop --partition-by, or reload with --mode replace to repartition".into()
             }
-            EngineError::Sql { .. } => {
-                "kura reads BigQuery's GoogleSQL; check the statement near that position".into()
-            }
+            EngineError::Sql { source } => match source.hint() {
+                Some(hint) => hint.to_string(),
+                None => "kura reads BigQuery's GoogleSQL; check the statement near that position \
+                         (or pass --dialect datafusion for DataFusion's own SQL)"
+                    .into(),
+            },
             _ => return None,
         })
     }

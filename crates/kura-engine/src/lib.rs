@@ -21,4 +21,4 @@ pub use access::{default_principal, Access, AccessDenied, AccessPolicy};
 pub use error::{EngineError, RejectedRowSummary};
 pub use project::{Project, ProjectConfig};
 pub use store::{TableName, TableStore};
-pub use warehouse::{DryRun, QueryContext, QueryResult, TableInfo, Warehouse};
+pub use warehouse::{Dialect, DryRun, QueryContext, QueryResult, TableInfo, Warehouse};

@@ -24,6 +24,8 @@ use crate::project::Project;
 use crate::query_log::{self, QueryLogEntry, QueryStatus, TableScan};
 use crate::store::{TableName, TableStore};
 
+pub use kura_sql::Dialect;
+
 /// The DataFusion catalog name the warehouse is registered under.
 const CATALOG: &str = "kura";
 
@@ -32,6 +34,8 @@ const CATALOG: &str = "kura";
 pub struct QueryContext {
     pub principal: String,
     pub labels: Vec<(String, String)>,
+    /// GoogleSQL (the default) is rewritten for the engine; DataFusion SQL is planned as is.
+    pub dialect: Dialect,
 }
 
 impl QueryContext {
@@ -39,7 +43,13 @@ impl QueryContext {
         Self {
             principal: principal.into(),
             labels: Vec::new(),
+            dialect: Dialect::GoogleSql,
         }
+    }
+
+    pub fn with_dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
     }
 
     pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -101,8 +111,12 @@ impl Warehouse {
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
-            .with_default_catalog_and_schema(CATALOG, "public");
+            .with_default_catalog_and_schema(CATALOG, "public")
+            // GoogleSQL's TIMESTAMP is a UTC instant; zone-less arithmetic and CURRENT_DATE
+            // follow UTC as BigQuery's do, whatever the machine's zone.
+            .set_str("datafusion.execution.time_zone", "UTC");
         let ctx = SessionContext::new_with_config(config);
+        kura_functions::register_all(&ctx);
         ctx.register_catalog(CATALOG, Arc::new(WarehouseCatalog::new(store.clone())));
         Ok(Self {
             policy: project.access_policy(),
@@ -398,7 +412,7 @@ impl Warehouse {
         sql: &str,
         ctx: &QueryContext,
     ) -> Result<LogicalPlan, EngineError> {
-        let statement = kura_sql::parse_one(sql)?;
+        let statement = kura_sql::parse_one_in(sql, ctx.dialect)?;
         if !kura_sql::is_read_only(&statement) {
             let kind = statement.to_string();
             let kind = kind
@@ -419,6 +433,14 @@ impl Warehouse {
                 return Err(EngineError::AccessDenied(denied));
             }
         }
+        let statement = match ctx.dialect {
+            Dialect::GoogleSql => {
+                let store = &self.store;
+                let lister = |dataset: &str| store.tables(dataset);
+                kura_sql::rewrite_for_datafusion_with_tables(statement, &lister)?
+            }
+            Dialect::DataFusion => statement,
+        };
         let state = self.ctx.state();
         state
             .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(

@@ -30,6 +30,13 @@ pub enum SqlError {
     /// Several statements where one was expected.
     #[error("expected one statement, found {count}")]
     MultipleStatements { count: usize },
+    /// Valid GoogleSQL that kura cannot yet run on the embedded engine.
+    #[error("{construct} is not supported on the embedded engine")]
+    Unsupported {
+        construct: String,
+        location: Option<SqlLocation>,
+        hint: String,
+    },
 }
 
 impl SqlError {
@@ -42,10 +49,18 @@ impl SqlError {
         SqlError::Parse { message, location }
     }
 
+    /// What the user can do about it, when there is something specific to say.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            SqlError::Unsupported { hint, .. } => Some(hint),
+            _ => None,
+        }
+    }
+
     /// Where in the text the problem is, when known.
     pub fn location(&self) -> Option<SqlLocation> {
         match self {
-            SqlError::Parse { location, .. } => *location,
+            SqlError::Parse { location, .. } | SqlError::Unsupported { location, .. } => *location,
             _ => None,
         }
     }

@@ -4,22 +4,37 @@
 //! BigQuery. This crate is the one place that understands that text: it parses with
 //! sqlparser's BigQuery dialect ([`parse`]), finds the tables a statement reads
 //! ([`referenced_tables`], the basis of access control and of the model graph), and reduces a
-//! statement to a fingerprint for grouping queries in the cost report ([`normalize_query`]).
+//! statement to a fingerprint for grouping queries in the cost report ([`normalize_query`]),
+//! and rewrites GoogleSQL forms DataFusion does not accept into ones it plans with the same
+//! meaning ([`rewrite_for_datafusion`]).
 //!
 //! The engine plans the parsed AST directly, so there is exactly one parser between the
 //! user's text and the plan.
 
 mod error;
 mod normalize;
+mod rewrite;
 mod tables;
 
 pub use error::{SqlError, SqlLocation};
 pub use normalize::normalize_query;
+pub use rewrite::{rewrite_for_datafusion, rewrite_for_datafusion_with_tables, TableLister};
 pub use sqlparser::ast::Statement;
 pub use tables::{referenced_tables, TableRef};
 
-use sqlparser::dialect::BigQueryDialect;
+use sqlparser::dialect::{BigQueryDialect, GenericDialect};
 use sqlparser::parser::Parser;
+
+/// The SQL a statement is written in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// BigQuery's GoogleSQL, rewritten for the embedded engine by [`rewrite_for_datafusion`].
+    #[default]
+    GoogleSql,
+    /// DataFusion's own SQL, planned as written: an escape hatch for engine features GoogleSQL
+    /// does not spell, and for comparing kura's rewrite with the engine's own reading.
+    DataFusion,
+}
 
 /// Parses GoogleSQL text into statements.
 ///
@@ -39,7 +54,25 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, SqlError> {
 /// # Errors
 /// As [`parse`], plus [`SqlError::MultipleStatements`].
 pub fn parse_one(sql: &str) -> Result<Statement, SqlError> {
-    let mut statements = parse(sql)?;
+    parse_one_in(sql, Dialect::GoogleSql)
+}
+
+/// Parses text in `dialect` that must hold exactly one statement.
+///
+/// # Errors
+/// As [`parse_one`].
+pub fn parse_one_in(sql: &str, dialect: Dialect) -> Result<Statement, SqlError> {
+    let mut statements = match dialect {
+        Dialect::GoogleSql => parse(sql)?,
+        Dialect::DataFusion => {
+            let statements =
+                Parser::parse_sql(&GenericDialect {}, sql).map_err(SqlError::from_parser)?;
+            if statements.is_empty() {
+                return Err(SqlError::Empty);
+            }
+            statements
+        }
+    };
     if statements.len() > 1 {
         return Err(SqlError::MultipleStatements {
             count: statements.len(),

@@ -38,7 +38,10 @@ pub struct Case {
 }
 
 pub fn fixture_dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // The runtime variable cargo sets for the test process, not the compile-time one: a test
+    // binary reused from a shared target directory may have been built from another checkout.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .join("fixtures")
         .join(name)
 }

@@ -5,7 +5,11 @@ use serde_json::Value;
 
 /// Reads `fixtures/<name>` (made by `fixtures/make_fixtures.py`).
 pub fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    // The runtime variable cargo sets for the test process, not the compile-time one: a test
+    // binary reused from a shared target directory may have been built from another checkout.
+    let dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    let path = format!("{dir}/fixtures/{name}");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {path}: {e}"))
 }

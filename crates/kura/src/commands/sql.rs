@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use kura_engine::QueryContext;
+use kura_engine::{Dialect, QueryContext};
 
 use super::Globals;
 use crate::output::{human_bytes, write_batches, Format};
@@ -28,6 +28,25 @@ pub struct SqlArgs {
     /// A label for the query log, KEY=VALUE (repeatable).
     #[arg(long, value_name = "KEY=VALUE")]
     pub label: Vec<String>,
+    /// The SQL dialect of the query: GoogleSQL (rewritten for the embedded engine) or
+    /// DataFusion's own SQL, planned as written.
+    #[arg(long, value_enum, default_value = "googlesql")]
+    pub dialect: SqlDialect,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SqlDialect {
+    Googlesql,
+    Datafusion,
+}
+
+impl From<SqlDialect> for Dialect {
+    fn from(d: SqlDialect) -> Self {
+        match d {
+            SqlDialect::Googlesql => Dialect::GoogleSql,
+            SqlDialect::Datafusion => Dialect::DataFusion,
+        }
+    }
 }
 
 pub async fn run(args: SqlArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
@@ -39,7 +58,7 @@ pub async fn run(args: SqlArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give a query, or -f FILE"),
     };
     let wh = globals.open_warehouse()?;
-    let mut ctx = QueryContext::new(globals.principal.clone());
+    let mut ctx = QueryContext::new(globals.principal.clone()).with_dialect(args.dialect.into());
     for label in &args.label {
         let Some((k, v)) = label.split_once('=') else {
             bail!("label `{label}` is not KEY=VALUE");

@@ -1,0 +1,100 @@
+//! `arr[OFFSET(i)]`, `arr[SAFE_OFFSET(i)]`, `arr[ORDINAL(i)]`, `arr[SAFE_ORDINAL(i)]`, `arr[i]`.
+//!
+//! GoogleSQL counts `OFFSET` from 0 and `ORDINAL` from 1; DataFusion's `array_element` counts
+//! from 1 and reads negative positions from the end, which GoogleSQL never does. Every form
+//! therefore becomes `CASE WHEN pos >= 1 THEN array_element(arr, pos) END`.
+//!
+//! Known gap: GoogleSQL raises an error for an out-of-range `OFFSET`/`ORDINAL`; here it is NULL,
+//! as for the `SAFE_` forms.
+
+use sqlparser::ast::helpers::attached_token::AttachedToken;
+use sqlparser::ast::{AccessExpr, Expr, Subscript, Value};
+
+use super::{call, function_name, number_lit, plain_args, string_lit};
+use crate::SqlError;
+
+pub(super) fn rewrite(expr: &mut Expr) -> Result<(), SqlError> {
+    let Expr::CompoundFieldAccess { root, access_chain } = expr else {
+        return Ok(());
+    };
+    if !access_chain
+        .iter()
+        .any(|a| matches!(a, AccessExpr::Subscript(_)))
+    {
+        return Ok(());
+    }
+    let mut base = (**root).clone();
+    for access in access_chain.iter() {
+        base = match access {
+            AccessExpr::Subscript(Subscript::Index { index }) => match position(index) {
+                Position::Field(name) => call("get_field", vec![base, string_lit(&name)]),
+                Position::OneBased(pos) => element(base, pos),
+            },
+            AccessExpr::Subscript(Subscript::Slice { .. }) => return Ok(()),
+            AccessExpr::Dot(Expr::Identifier(field)) => {
+                call("get_field", vec![base, string_lit(&field.value)])
+            }
+            AccessExpr::Dot(_) => return Ok(()),
+        };
+    }
+    *expr = base;
+    Ok(())
+}
+
+enum Position {
+    /// A struct field or JSON key: `s['name']`.
+    Field(String),
+    /// A 1-based array position expression.
+    OneBased(Expr),
+}
+
+fn position(index: &Expr) -> Position {
+    if let Expr::Value(v) = index {
+        if let Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) = &v.value {
+            return Position::Field(s.clone());
+        }
+    }
+    if let Expr::Function(f) = index {
+        if let Some([arg]) = plain_args(f).as_deref() {
+            match function_name(f).as_str() {
+                "OFFSET" | "SAFE_OFFSET" => return Position::OneBased(plus_one(arg.clone())),
+                "ORDINAL" | "SAFE_ORDINAL" => return Position::OneBased(arg.clone()),
+                _ => {}
+            }
+        }
+    }
+    // A bare index is an offset in GoogleSQL.
+    Position::OneBased(plus_one(index.clone()))
+}
+
+fn plus_one(e: Expr) -> Expr {
+    if let Expr::Value(v) = &e {
+        if let Value::Number(n, _) = &v.value {
+            if let Ok(n) = n.parse::<i64>() {
+                return number_lit(n + 1);
+            }
+        }
+    }
+    Expr::BinaryOp {
+        left: Box::new(Expr::Nested(Box::new(e))),
+        op: sqlparser::ast::BinaryOperator::Plus,
+        right: Box::new(number_lit(1)),
+    }
+}
+
+fn element(array: Expr, pos: Expr) -> Expr {
+    Expr::Case {
+        case_token: AttachedToken::empty(),
+        end_token: AttachedToken::empty(),
+        operand: None,
+        conditions: vec![sqlparser::ast::CaseWhen {
+            condition: Expr::BinaryOp {
+                left: Box::new(pos.clone()),
+                op: sqlparser::ast::BinaryOperator::GtEq,
+                right: Box::new(number_lit(1)),
+            },
+            result: call("array_element", vec![array, pos]),
+        }],
+        else_result: None,
+    }
+}
