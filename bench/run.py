@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from results import replace_section
+
 QUERIES = [
     ("filter", "SELECT count(*) AS n, sum(amount) AS total FROM {orders} "
                "WHERE status = 'returned' AND amount > 500"),
@@ -88,6 +90,7 @@ def timed_load(bin_path, project, path, table, rows):
     t0 = time.perf_counter()
     kura(bin_path, project, "load", str(path), "--into", table, "--force")
     secs = time.perf_counter() - t0
+    print(f"load {path.name:16} {rows:,} rows in {secs:.2f} s: {rows / secs:,.0f} rows/s", flush=True)
     return secs, rows / secs
 
 
@@ -145,16 +148,15 @@ def main():
             best = min(best, time.perf_counter() - t0)
         duck_ms = best * 1000
         results.append((name, kura_ms, duck_ms, kura_ms / max(duck_ms, 0.01)))
+        print(flush=True)
         print(f"{name:16} kura {kura_ms:8.1f} ms   duckdb {duck_ms:8.1f} ms   ratio {kura_ms / max(duck_ms, 0.01):6.2f}")
 
     geo = math.exp(sum(math.log(max(r[3], 1e-9)) for r in results) / len(results))
     lines = [
-        "# Benchmark results",
-        "",
         f"Command: `bench/run.sh {args.rows}` (machine: {os.cpu_count()} cores, {platform.machine()}, "
         f"DuckDB {duckdb.__version__}, run {time.strftime('%Y-%m-%d')}).",
         "",
-        "## Loads (`kura load`, whole process wall time, one commit per load)",
+        "### Loads (`kura load`, whole process wall time, one commit per load)",
         "",
         "| format | rows | seconds | rows/s | target |",
         "|---|---:|---:|---:|---:|",
@@ -167,7 +169,7 @@ def main():
         f"DuckDB `CREATE TABLE AS SELECT * FROM read_parquet(...)` of the same file: {duck_load:.2f} s "
         f"({args.rows / duck_load:,.0f} rows/s; into its in-memory table, not a Delta table on disk).",
         "",
-        "## Queries (best of 3; kura on its Delta tables, DuckDB on the Parquet files)",
+        "### Queries (best of 3; kura on its Delta tables, DuckDB on the Parquet files)",
         "",
         "| query | kura ms | DuckDB ms | kura/DuckDB |",
         "|---|---:|---:|---:|",
@@ -175,7 +177,7 @@ def main():
     for name, k, d, r in results:
         lines.append(f"| {name} | {k:.1f} | {d:.1f} | {r:.2f} |")
     lines += ["", f"Geometric mean of the ratios: **{geo:.2f}** (target: at most 1.5).", ""]
-    Path(args.out).write_text("\n".join(lines))
+    replace_section(Path(args.out), "Foundation: loads and queries (issue 2)", "\n".join(lines))
     print("\n".join(lines))
 
 

@@ -108,7 +108,13 @@ impl Warehouse {
             source,
         })?;
         let store = TableStore::new(root);
-        let config = SessionConfig::new()
+        // DATAFUSION_* environment variables tune the engine (e.g.
+        // DATAFUSION_EXECUTION_TARGET_PARTITIONS); kura's own settings below always win.
+        let config = SessionConfig::from_env()
+            .map_err(|e| EngineError::Config {
+                path: PathBuf::from("environment"),
+                message: format!("a DATAFUSION_* variable is invalid: {e}"),
+            })?
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema(CATALOG, "public")

@@ -1,4 +1,5 @@
-//! `arr[OFFSET(i)]`, `arr[SAFE_OFFSET(i)]`, `arr[ORDINAL(i)]`, `arr[SAFE_ORDINAL(i)]`, `arr[i]`.
+//! `arr[OFFSET(i)]`, `arr[SAFE_OFFSET(i)]`, `arr[ORDINAL(i)]`, `arr[SAFE_ORDINAL(i)]`, `arr[i]`,
+//! and field access on computed values (`STRUCT(x AS a).a`).
 //!
 //! GoogleSQL counts `OFFSET` from 0 and `ORDINAL` from 1; DataFusion's `array_element` counts
 //! from 1 and reads negative positions from the end, which GoogleSQL never does. Every form
@@ -17,9 +18,13 @@ pub(super) fn rewrite(expr: &mut Expr) -> Result<(), SqlError> {
     let Expr::CompoundFieldAccess { root, access_chain } = expr else {
         return Ok(());
     };
-    if !access_chain
-        .iter()
-        .any(|a| matches!(a, AccessExpr::Subscript(_)))
+    // DataFusion resolves `a.b.c` on column names itself, but not a field of a computed
+    // value such as `STRUCT(x AS a).a` or `f(x).a`: those become `get_field` too.
+    let computed_root = !matches!(**root, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+    if !computed_root
+        && !access_chain
+            .iter()
+            .any(|a| matches!(a, AccessExpr::Subscript(_)))
     {
         return Ok(());
     }

@@ -75,7 +75,7 @@ pub(super) fn rewrite(expr: &mut Expr) -> Result<(), SqlError> {
 }
 
 /// `INTERVAL 3 DAY` → `"3 days"`; `None` when the amount is not an integer literal.
-fn interval_text(e: &Expr) -> Option<String> {
+pub(super) fn interval_text(e: &Expr) -> Option<String> {
     let Expr::Interval(iv) = e else {
         return None;
     };

@@ -1,5 +1,7 @@
 //! GoogleSQL functions with a direct DataFusion spelling: `IF`, `IFNULL`, `COUNTIF`,
-//! `LOGICAL_AND`, `LOGICAL_OR`, `DIV`, `MOD`, and `LAST_DAY`'s part keyword.
+//! `LOGICAL_AND`, `LOGICAL_OR`, `DIV`, `MOD`, `LAST_DAY`'s part keyword, the hashes (`MD5`,
+//! `SHA256`, `SHA512` return BYTES, as DataFusion's `digest` does), `TO_HEX`,
+//! `GENERATE_ARRAY`, `GENERATE_DATE_ARRAY` and `CURRENT_DATETIME`.
 //!
 //! Each keeps the call's `OVER`, `FILTER` and argument list, so the aggregate forms stay window
 //! functions where they were. Functions DataFusion lacks entirely (`SAFE_DIVIDE`,
@@ -12,6 +14,8 @@ use sqlparser::ast::{
     ObjectName, ObjectNamePart,
 };
 
+use super::date_arith::interval_text;
+use super::date_trunc::interval;
 use super::{call, function_name, keyword_arg, number_lit, plain_args, string_lit};
 use crate::SqlError;
 
@@ -45,6 +49,43 @@ pub(super) fn rewrite(expr: &mut Expr) -> Result<(), SqlError> {
             Some(text) => call("last_day", vec![date.clone(), string_lit(&text)]),
             None => return Ok(()),
         },
+        // DataFusion's `md5` returns hex text; GoogleSQL's returns BYTES, like `digest`.
+        ("MD5", Some([x])) => call("digest", vec![x.clone(), string_lit("md5")]),
+        ("SHA256", Some([x])) => call("digest", vec![x.clone(), string_lit("sha256")]),
+        ("SHA512", Some([x])) => call("digest", vec![x.clone(), string_lit("sha512")]),
+        ("TO_HEX", Some([x])) => call("encode", vec![x.clone(), string_lit("hex")]),
+        // Both include the end point and are empty when the step points away from it.
+        ("GENERATE_ARRAY", Some(args @ ([_, _] | [_, _, _]))) => {
+            call("generate_series", args.to_vec())
+        }
+        ("GENERATE_DATE_ARRAY", Some(args @ ([_, _] | [_, _, _]))) => {
+            let step = match args.get(2) {
+                None => "1 days".to_string(),
+                Some(iv) => match interval_text(iv) {
+                    Some(text) => text,
+                    None => {
+                        return Err(super::unsupported(
+                            format!("GENERATE_DATE_ARRAY with step {iv}"),
+                            iv,
+                            "write the step as INTERVAL <integer literal> <unit>",
+                        ))
+                    }
+                },
+            };
+            call(
+                "generate_series",
+                vec![
+                    cast_to_date(args[0].clone()),
+                    cast_to_date(args[1].clone()),
+                    interval(&step),
+                ],
+            )
+        }
+        // The wall-clock time in a zone (UTC by default), through kura's DATETIME(ts, tz).
+        ("CURRENT_DATETIME", Some(args @ ([] | [_]))) => {
+            let zone = args.first().cloned().unwrap_or_else(|| string_lit("UTC"));
+            call("datetime", vec![call("now", vec![]), zone])
+        }
         ("APPROX_COUNT_DISTINCT", _) => {
             rename(f, "approx_distinct");
             return Ok(());
@@ -101,4 +142,15 @@ fn part_text(part: &Expr) -> Option<String> {
         return None;
     };
     Some(format!("{}({})", function_name(f), keyword_arg(day)?))
+}
+
+/// `CAST(x AS DATE)`: GoogleSQL coerces date literals written as strings.
+fn cast_to_date(x: Expr) -> Expr {
+    Expr::Cast {
+        kind: sqlparser::ast::CastKind::Cast,
+        expr: Box::new(x),
+        data_type: sqlparser::ast::DataType::Date,
+        array: false,
+        format: None,
+    }
 }
