@@ -75,6 +75,9 @@ pub fn all_functions() -> Vec<Arc<ScalarUDF>> {
             regexp_contains::RegexpContainsFunc::default(),
         )),
         Arc::new(ScalarUDF::from(regexp_extract::RegexpExtractFunc::default())),
+        Arc::new(ScalarUDF::from(
+            regexp_extract::RegexpExtractAllFunc::default(),
+        )),
         Arc::new(ScalarUDF::from(split::SplitFunc::default())),
         Arc::new(ScalarUDF::from(json_value::JsonValueFunc::json_value())),
         Arc::new(ScalarUDF::from(

@@ -416,3 +416,187 @@ fn a_load_killed_midway_leaves_the_previous_version() {
     );
     assert_eq!(stdout(&o), "n\n4\n");
 }
+
+/// Writes an A/B table (`raw.ab`: treated 0/1, value) and returns the Welch effect and
+/// standard error computed here, independently of kura-stats.
+fn ab_table(project: &Path) -> (f64, f64) {
+    let mut csv = String::from("user_id,treated,value\n");
+    let (mut t, mut c) = (Vec::new(), Vec::new());
+    for i in 0..400u32 {
+        let treated = i % 2;
+        // Deterministic, uneven values so that the two variances differ.
+        let value = f64::from((i * 7919) % 101) / 10.0 + f64::from(treated) * 0.8;
+        csv.push_str(&format!("{i},{treated},{value}\n"));
+        if treated == 1 {
+            t.push(value)
+        } else {
+            c.push(value)
+        }
+    }
+    let path = project.join("ab.csv");
+    std::fs::write(&path, csv).unwrap();
+    let o = kura(
+        project,
+        "alice",
+        &["load", path.to_str().unwrap(), "--into", "raw.ab"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let var = |v: &[f64]| {
+        let m = mean(v);
+        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64
+    };
+    let se = (var(&t) / t.len() as f64 + var(&c) / c.len() as f64).sqrt();
+    (mean(&t) - mean(&c), se)
+}
+
+#[test]
+fn experiment_design_registers_and_analyze_guards_the_end_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    init_demo(tmp.path());
+    let (effect, se) = ab_table(tmp.path());
+    let sql = "SELECT treated, value FROM raw.ab";
+
+    // Random assignment → A/B test; d = 0.5 at alpha 0.05, power 0.8 is statsmodels'
+    // tt_ind_solve_power = 63.77, so 64 per group, 128 in all: 2 days at 100 units a day.
+    let o = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "experiment",
+            "design",
+            "checkout_button",
+            "--assignment",
+            "random",
+            "--metric",
+            "value",
+            "--group",
+            "treated",
+            "--sd",
+            "1",
+            "--mde",
+            "0.5",
+            "--units-per-day",
+            "100",
+            "--analysis-sql",
+            sql,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Method: ab_test"), "{out}");
+    assert!(out.contains("control         64"), "{out}");
+    assert!(out.contains("total           128"), "{out}");
+    assert!(out.contains("test length     2 days"), "{out}");
+
+    // The registered end is tomorrow: analysing now is refused unless it is a recorded peek.
+    let early = kura(
+        tmp.path(),
+        "alice",
+        &["experiment", "analyze", "checkout_button"],
+    );
+    assert_eq!(early.status.code(), Some(2), "{}", stdout(&early));
+    assert!(stderr(&early).contains("p-hacking"), "{}", stderr(&early));
+
+    let peek = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "experiment",
+            "analyze",
+            "checkout_button",
+            "--peek",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(peek.status.success(), "{}", stderr(&peek));
+    let report: serde_json::Value = serde_json::from_str(stdout(&peek).trim()).unwrap();
+    let estimate = &report["result"]["estimate"];
+    let got_effect = estimate["effect"].as_f64().unwrap();
+    let got_se = estimate["std_error"].as_f64().unwrap();
+    assert!(
+        (got_effect - effect).abs() < 1e-9,
+        "{got_effect} vs {effect}"
+    );
+    assert!((got_se - se).abs() < 1e-9, "{got_se} vs {se}");
+
+    let recorded = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT name, peek FROM _kura.experiment_results",
+        ],
+    );
+    assert_eq!(stdout(&recorded), "name,peek\ncheckout_button,true\n");
+
+    // A design whose period is over is analysed without --peek; a targeting rule chosen by
+    // people with a predictable outcome is a regression, which needs its spec.
+    let past = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "experiment",
+            "design",
+            "last_spring",
+            "--assignment",
+            "random",
+            "--metric",
+            "value",
+            "--group",
+            "treated",
+            "--sd",
+            "1",
+            "--mde",
+            "0.5",
+            "--start",
+            "2024-03-01",
+            "--end",
+            "2024-03-31",
+            "--analysis-sql",
+            sql,
+        ],
+    );
+    assert!(past.status.success(), "{}", stderr(&past));
+    let done = kura(
+        tmp.path(),
+        "alice",
+        &["experiment", "analyze", "last_spring"],
+    );
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert!(!stdout(&done).contains("PEEK"), "{}", stdout(&done));
+
+    let regression = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "experiment",
+            "design",
+            "by_hand",
+            "--assignment",
+            "by-people",
+            "--outcome-predictable",
+            "true",
+            "--metric",
+            "value",
+            "--end",
+            "2024-03-31",
+            "--analysis-sql",
+            sql,
+        ],
+    );
+    assert_eq!(regression.status.code(), Some(2));
+    assert!(
+        stdout(&regression).contains("Method: regression"),
+        "{}",
+        stdout(&regression)
+    );
+    assert!(
+        stderr(&regression).contains("--spec"),
+        "{}",
+        stderr(&regression)
+    );
+}

@@ -18,7 +18,7 @@ pub struct DemoArgs {
 const QUERIES: [(&str, &str); 3] = [
     (
         "Revenue by month (delivered orders, JST months)",
-        "SELECT date_trunc('month', o.ordered_at AT TIME ZONE 'Asia/Tokyo') AS month_jst,
+        "SELECT DATE_TRUNC(DATE(o.ordered_at, 'Asia/Tokyo'), MONTH) AS month_jst,
                 count(*) AS orders,
                 sum(o.total_jpy) AS revenue_jpy
          FROM raw.orders o
