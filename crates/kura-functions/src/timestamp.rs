@@ -87,7 +87,7 @@ impl ScalarUDFImpl for TimestampFunc {
                     let zoned = DataType::Timestamp(TimeUnit::Microsecond, Some(zone_name.into()));
                     micros(&cast(&one, &zoned)?)?.first().copied().flatten()
                 }
-                None => match wall[i] {
+                None => match wall.get(i).copied().flatten() {
                     None => None,
                     Some(v) => Some(
                         tz.from_local_datetime(&naive(v)?)

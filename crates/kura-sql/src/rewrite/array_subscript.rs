@@ -33,7 +33,7 @@ pub(super) fn rewrite(expr: &mut Expr) -> Result<(), SqlError> {
         base = match access {
             AccessExpr::Subscript(Subscript::Index { index }) => match position(index) {
                 Position::Field(name) => call("get_field", vec![base, string_lit(&name)]),
-                Position::OneBased(pos) => element(base, pos),
+                Position::OneBased(pos) => element(base, *pos),
             },
             AccessExpr::Subscript(Subscript::Slice { .. }) => return Ok(()),
             AccessExpr::Dot(Expr::Identifier(field)) => {
@@ -50,7 +50,7 @@ enum Position {
     /// A struct field or JSON key: `s['name']`.
     Field(String),
     /// A 1-based array position expression.
-    OneBased(Expr),
+    OneBased(Box<Expr>),
 }
 
 fn position(index: &Expr) -> Position {
@@ -62,14 +62,16 @@ fn position(index: &Expr) -> Position {
     if let Expr::Function(f) = index {
         if let Some([arg]) = plain_args(f).as_deref() {
             match function_name(f).as_str() {
-                "OFFSET" | "SAFE_OFFSET" => return Position::OneBased(plus_one(arg.clone())),
-                "ORDINAL" | "SAFE_ORDINAL" => return Position::OneBased(arg.clone()),
+                "OFFSET" | "SAFE_OFFSET" => {
+                    return Position::OneBased(Box::new(plus_one(arg.clone())))
+                }
+                "ORDINAL" | "SAFE_ORDINAL" => return Position::OneBased(Box::new(arg.clone())),
                 _ => {}
             }
         }
     }
     // A bare index is an offset in GoogleSQL.
-    Position::OneBased(plus_one(index.clone()))
+    Position::OneBased(Box::new(plus_one(index.clone())))
 }
 
 fn plus_one(e: Expr) -> Expr {
