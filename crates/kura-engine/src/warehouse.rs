@@ -356,7 +356,7 @@ impl Warehouse {
         }
         Ok(Some(TableInfo {
             name: name.clone(),
-            version: state.version() as u64,
+            version: state.version(),
             files,
             rows,
             bytes,

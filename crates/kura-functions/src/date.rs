@@ -163,7 +163,7 @@ mod tests {
             ScalarValue::Date32(Some(17160))
         );
         // 2008-12-25 05:30 UTC is 21:30 on the 24th in Los Angeles (UTC-8 in December).
-        let ts = ScalarValue::TimestampMicrosecond(Some(1230183000_000_000), Some("UTC".into()));
+        let ts = ScalarValue::TimestampMicrosecond(Some(1_230_183_000_000_000), Some("UTC".into()));
         assert_eq!(
             invoke(&f, vec![ts, "America/Los_Angeles".into()]),
             ScalarValue::Date32(Some(14237))

@@ -167,7 +167,7 @@ pub async fn history(
     let logged_ids: std::collections::BTreeSet<String> = rows.iter().map(|r| r.0.clone()).collect();
 
     // Repair: loads the table committed that the log does not know about.
-    let current = delta.version().unwrap_or(0) as u64;
+    let current = delta.version().unwrap_or(0);
     let mut repair = Vec::new();
     let mut commits = delta.history(Some(50));
     let mut offset = 0u64;

@@ -73,11 +73,9 @@ impl ParquetSource {
             context: format!("converting {}", self.path.display()),
             source,
         })?;
-        let bytes_read = if self.rows_total == 0 {
-            self.bytes_total
-        } else {
-            self.bytes_total * self.rows_read / self.rows_total
-        };
+        let bytes_read = (self.bytes_total * self.rows_read)
+            .checked_div(self.rows_total)
+            .unwrap_or(self.bytes_total);
         Ok(Some(Chunk {
             batch,
             rejected: Vec::new(),

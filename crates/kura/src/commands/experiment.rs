@@ -27,7 +27,7 @@ pub struct ExperimentArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum ExperimentCommand {
     /// Choose the method, size an A/B test and register the design in `_kura.experiments`.
-    Design(DesignArgs),
+    Design(Box<DesignArgs>),
     /// Run the registered method on the registered query (refused before the end date).
     Analyze(AnalyzeArgs),
     /// List registered experiments.
@@ -130,7 +130,7 @@ pub struct AnalyzeArgs {
 
 pub async fn run(args: ExperimentArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     match args.command {
-        ExperimentCommand::Design(a) => design(a, globals).await,
+        ExperimentCommand::Design(a) => design(*a, globals).await,
         ExperimentCommand::Analyze(a) => analyze(a, globals).await,
         ExperimentCommand::List => list(globals).await,
     }
