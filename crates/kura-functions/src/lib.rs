@@ -18,6 +18,7 @@ mod test_util;
 
 pub mod date;
 pub mod datetime;
+pub mod farm_fingerprint;
 pub mod format_date;
 pub mod format_datetime;
 pub mod format_timestamp;
@@ -77,6 +78,9 @@ pub fn all_functions() -> Vec<Arc<ScalarUDF>> {
         Arc::new(ScalarUDF::from(regexp_extract::RegexpExtractFunc::default())),
         Arc::new(ScalarUDF::from(
             regexp_extract::RegexpExtractAllFunc::default(),
+        )),
+        Arc::new(ScalarUDF::from(
+            farm_fingerprint::FarmFingerprintFunc::default(),
         )),
         Arc::new(ScalarUDF::from(split::SplitFunc::default())),
         Arc::new(ScalarUDF::from(json_value::JsonValueFunc::json_value())),
