@@ -16,6 +16,7 @@ mod regex_cache;
 #[cfg(test)]
 mod test_util;
 
+pub mod array_at;
 pub mod date;
 pub mod datetime;
 pub mod farm_fingerprint;
@@ -82,6 +83,7 @@ pub fn all_functions() -> Vec<Arc<ScalarUDF>> {
         Arc::new(ScalarUDF::from(
             farm_fingerprint::FarmFingerprintFunc::default(),
         )),
+        Arc::new(ScalarUDF::from(array_at::ArrayAtCheckedFunc::default())),
         Arc::new(ScalarUDF::from(split::SplitFunc::default())),
         Arc::new(ScalarUDF::from(json_value::JsonValueFunc::json_value())),
         Arc::new(ScalarUDF::from(

@@ -2,11 +2,10 @@
 //! and field access on computed values (`STRUCT(x AS a).a`).
 //!
 //! GoogleSQL counts `OFFSET` from 0 and `ORDINAL` from 1; DataFusion's `array_element` counts
-//! from 1 and reads negative positions from the end, which GoogleSQL never does. Every form
-//! therefore becomes `CASE WHEN pos >= 1 THEN array_element(arr, pos) END`.
-//!
-//! Known gap: GoogleSQL raises an error for an out-of-range `OFFSET`/`ORDINAL`; here it is NULL,
-//! as for the `SAFE_` forms.
+//! from 1 and reads negative positions from the end, which GoogleSQL never does. The `SAFE_`
+//! forms become `CASE WHEN pos >= 1 THEN array_element(arr, pos) END` (NULL out of range); the
+//! strict forms become kura's `array_at_checked(arr, pos)`, which raises an error out of range,
+//! as GoogleSQL does.
 
 use sqlparser::ast::helpers::attached_token::AttachedToken;
 use sqlparser::ast::{AccessExpr, Expr, Subscript, Value};
@@ -33,7 +32,10 @@ pub(super) fn rewrite(expr: &mut Expr) -> Result<(), SqlError> {
         base = match access {
             AccessExpr::Subscript(Subscript::Index { index }) => match position(index) {
                 Position::Field(name) => call("get_field", vec![base, string_lit(&name)]),
-                Position::OneBased(pos) => element(base, *pos),
+                Position::OneBased { pos, safe: true } => element(base, *pos),
+                Position::OneBased { pos, safe: false } => {
+                    call("array_at_checked", vec![base, *pos])
+                }
             },
             AccessExpr::Subscript(Subscript::Slice { .. }) => return Ok(()),
             AccessExpr::Dot(Expr::Identifier(field)) => {
@@ -49,8 +51,8 @@ pub(super) fn rewrite(expr: &mut Expr) -> Result<(), SqlError> {
 enum Position {
     /// A struct field or JSON key: `s['name']`.
     Field(String),
-    /// A 1-based array position expression.
-    OneBased(Box<Expr>),
+    /// A 1-based array position expression; `safe` gives NULL out of range instead of an error.
+    OneBased { pos: Box<Expr>, safe: bool },
 }
 
 fn position(index: &Expr) -> Position {
@@ -62,16 +64,27 @@ fn position(index: &Expr) -> Position {
     if let Expr::Function(f) = index {
         if let Some([arg]) = plain_args(f).as_deref() {
             match function_name(f).as_str() {
-                "OFFSET" | "SAFE_OFFSET" => {
-                    return Position::OneBased(Box::new(plus_one(arg.clone())))
+                name @ ("OFFSET" | "SAFE_OFFSET") => {
+                    return Position::OneBased {
+                        pos: Box::new(plus_one(arg.clone())),
+                        safe: name.starts_with("SAFE_"),
+                    }
                 }
-                "ORDINAL" | "SAFE_ORDINAL" => return Position::OneBased(Box::new(arg.clone())),
+                name @ ("ORDINAL" | "SAFE_ORDINAL") => {
+                    return Position::OneBased {
+                        pos: Box::new(arg.clone()),
+                        safe: name.starts_with("SAFE_"),
+                    }
+                }
                 _ => {}
             }
         }
     }
     // A bare index is an offset in GoogleSQL.
-    Position::OneBased(Box::new(plus_one(index.clone())))
+    Position::OneBased {
+        pos: Box::new(plus_one(index.clone())),
+        safe: false,
+    }
 }
 
 fn plus_one(e: Expr) -> Expr {
