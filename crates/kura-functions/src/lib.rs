@@ -32,6 +32,7 @@ pub mod parse_timestamp;
 pub mod regexp_contains;
 pub mod regexp_extract;
 pub mod safe_divide;
+pub mod sha1;
 pub mod split;
 pub mod timestamp;
 pub mod timestamp_from_unix;
@@ -84,6 +85,7 @@ pub fn all_functions() -> Vec<Arc<ScalarUDF>> {
             farm_fingerprint::FarmFingerprintFunc::default(),
         )),
         Arc::new(ScalarUDF::from(array_at::ArrayAtCheckedFunc::default())),
+        Arc::new(ScalarUDF::from(sha1::Sha1Func::default())),
         Arc::new(ScalarUDF::from(split::SplitFunc::default())),
         Arc::new(ScalarUDF::from(json_value::JsonValueFunc::json_value())),
         Arc::new(ScalarUDF::from(
