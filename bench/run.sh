@@ -18,3 +18,4 @@ kura="${CARGO_TARGET_DIR:-$root/target}/release/kura"
 
 "$here/.venv/bin/python" "$here/run.py" --rows "$rows" --kura "$kura" --out "$here/RESULTS.md"
 "$here/.venv/bin/python" "$here/ga4.py" --rows 1000000 --kura "$kura" --out "$here/RESULTS.md"
+"$here/.venv/bin/python" "$here/ga4_load.py" --events 1000000 --memory-events 5000000 --kura "$kura" --out "$here/RESULTS.md"

@@ -51,6 +51,8 @@ enum Command {
     Cost(commands::cost::CostArgs),
     /// Design, register and analyse experiments with the method the design calls for.
     Experiment(commands::experiment::ExperimentArgs),
+    /// Load a Google Analytics 4 export and flatten every parameter into columns.
+    Ga4(commands::ga4::Ga4Args),
 }
 
 /// Exit codes: 0 success, 1 findings (failed checks, lint), 2 could not run.

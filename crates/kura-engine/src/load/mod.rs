@@ -35,15 +35,19 @@ use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 
 pub use bq_schema::{bigquery_type_name, parse_schema, read_schema_file};
-pub use load_log::LoadLogEntry;
-pub use source::{storable_schema, FileFormat, RejectedRow};
+pub use load_log::{write_rejected, LoadLogEntry};
+pub use source::{
+    open_decompressed, storable_schema, Chunk, FileFormat, FileSource, InputFile, RejectedRow,
+    CHUNK_ROWS,
+};
+pub use stream::{blocking_stream_plan, BatchSender};
 
 use crate::access::Access;
 use crate::error::{EngineError, RejectedRowSummary};
 use crate::query_log::{QueryLogEntry, QueryStatus};
 use crate::store::TableName;
 use crate::warehouse::Warehouse;
-use source::{converts_losslessly, InputFile};
+use source::converts_losslessly;
 
 /// Append to the table, or replace its contents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

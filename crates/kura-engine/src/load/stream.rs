@@ -34,7 +34,7 @@ pub struct Producer {
 
 impl Producer {
     /// Runs on a blocking thread; returns early when the receiver is gone.
-    fn run(self, tx: tokio::sync::mpsc::Sender<Result<RecordBatch, DataFusionError>>) {
+    fn run(self, tx: BatchSender) {
         if let Err(e) = self.convert(&tx) {
             let message = e.to_string();
             if let Ok(mut f) = self.failure.lock() {
@@ -96,18 +96,22 @@ impl Producer {
     }
 }
 
+/// Where a blocking producer sends its batches; a failed send means the writer is gone.
+pub type BatchSender = tokio::sync::mpsc::Sender<Result<RecordBatch, DataFusionError>>;
+
+type ProduceFn = Box<dyn FnOnce(BatchSender) + Send>;
+
 /// One partition whose stream is the producer's output; it can be executed once.
-#[derive(Debug)]
 struct ProducerStream {
     schema: SchemaRef,
-    producer: Mutex<Option<ProducerBox>>,
+    producer: Mutex<Option<ProduceFn>>,
 }
 
-struct ProducerBox(Producer);
-
-impl std::fmt::Debug for ProducerBox {
+impl std::fmt::Debug for ProducerStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Producer")
+        f.debug_struct("ProducerStream")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
     }
 }
 
@@ -119,8 +123,8 @@ impl PartitionStream for ProducerStream {
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         match self.producer.lock().ok().and_then(|mut p| p.take()) {
-            Some(ProducerBox(producer)) => {
-                tokio::task::spawn_blocking(move || producer.run(tx));
+            Some(produce) => {
+                tokio::task::spawn_blocking(move || produce(tx));
             }
             None => {
                 let _ = tx.try_send(Err(DataFusionError::Internal(
@@ -137,9 +141,19 @@ impl PartitionStream for ProducerStream {
 
 /// A logical plan that scans the producer's output.
 pub fn plan(producer: Producer, schema: SchemaRef) -> Result<LogicalPlan, EngineError> {
+    blocking_stream_plan(schema, move |tx| producer.run(tx))
+}
+
+/// A logical plan whose single partition is the batches `produce` sends from a blocking
+/// thread, through a channel of four batches: a Delta write of this plan holds only a few
+/// batches in memory however much the producer reads. `produce` runs when the plan executes.
+pub fn blocking_stream_plan(
+    schema: SchemaRef,
+    produce: impl FnOnce(BatchSender) + Send + 'static,
+) -> Result<LogicalPlan, EngineError> {
     let partition = Arc::new(ProducerStream {
         schema: schema.clone(),
-        producer: Mutex::new(Some(ProducerBox(producer))),
+        producer: Mutex::new(Some(Box::new(produce))),
     });
     let table = StreamingTable::try_new(schema, vec![partition]).map_err(EngineError::Query)?;
     LogicalPlanBuilder::scan("kura_load", provider_as_source(Arc::new(table)), None)

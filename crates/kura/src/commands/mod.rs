@@ -3,6 +3,7 @@
 pub mod cost;
 pub mod demo;
 pub mod experiment;
+pub mod ga4;
 pub mod init;
 pub mod load;
 pub mod sql;
@@ -47,5 +48,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema(args) => tables::run_schema(args, &globals).await,
         Command::Cost(args) => cost::run(args, &globals).await,
         Command::Experiment(args) => experiment::run(args, &globals).await,
+        Command::Ga4(args) => ga4::run(args, &globals).await,
     }
 }

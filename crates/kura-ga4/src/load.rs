@@ -1,0 +1,864 @@
+//! `kura ga4 load`: export files into `raw.ga4_events`, then the flat tables.
+//!
+//! 1. *Plan per day*. Files are grouped by day. A day's daily table supersedes its fresh and
+//!    intraday tables, so a day is loaded from the most complete kind present, unless the raw
+//!    table already holds a more complete kind for it. A day whose files (by content hash)
+//!    are exactly what the raw table holds is skipped; anything else replaces the day.
+//! 2. *Raw*. The days' files are read in a producer thread and streamed into one Delta
+//!    commit that replaces those days (`replaceWhere event_date IN (...)`) and counts every
+//!    key's value fields on the way.
+//! 3. *Flat*. Keys get their columns (new keys add columns, mixed types widen them; see
+//!    [`crate::keys`]), then `ga4.events`, `ga4.event_params`, `ga4.user_properties` and
+//!    `ga4.items` are rebuilt for the loaded days from the raw table, one streaming pass each.
+//!    When a column's type widened, the wide tables are rebuilt for every day instead.
+//! 4. *Derived*. `ga4.sessions` and `ga4.pages` are recomputed.
+//!
+//! The flat tables are a function of the raw table, so a failure after step 2 is repaired by
+//! `kura ga4 rebuild` (or the next load of the same days).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arrow::array::{ArrayRef, StringArray, TimestampMicrosecondArray};
+use arrow::datatypes::{Field, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use chrono::{NaiveDate, Utc};
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{col, lit, Expr};
+use datafusion::scalar::ScalarValue;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
+use futures::StreamExt;
+use kura_engine::access::Access;
+use kura_engine::load::{blocking_stream_plan, BatchSender, InputFile, RejectedRow};
+use kura_engine::query_log::{QueryLogEntry, QueryStatus};
+use kura_engine::{TableName, Warehouse};
+
+use crate::derived;
+use crate::error::Ga4Error;
+use crate::export_file::{discover, ExportFile, ExportKind};
+use crate::flatten::{EventsLayout, ItemsLayout, LongLayout};
+use crate::keys::{
+    assign_columns, count_keys, KeyColumn, KeyCounts, KeyScope, ParamList, ParamType, Widening,
+};
+use crate::reader::{parquet_extra_fields, read_schema, ExportReader};
+use crate::schema::{self, raw_schema, EVENT_PARAMS, ITEMS, ITEM_PARAMS, USER_PROPERTIES};
+use crate::state::{self, ColumnRecord, DayState, FileRecord, KeyDays};
+
+pub const RAW_TABLE: (&str, &str) = ("raw", "ga4_events");
+pub const DATASET: &str = "ga4";
+
+/// What to load and how.
+#[derive(Debug, Clone)]
+pub struct Ga4LoadRequest {
+    pub paths: Vec<PathBuf>,
+    /// Lines that cannot be read are kept in `raw.ga4_events__rejected` up to this many;
+    /// above it the load fails and nothing is written.
+    pub max_bad_rows: u64,
+    /// Load days even when the raw table already holds exactly these files.
+    pub force: bool,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone)]
+pub enum Ga4FileStatus {
+    Loaded { rows: u64, rejected: u64 },
+    Skipped { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Ga4FileOutcome {
+    pub path: PathBuf,
+    pub kind: ExportKind,
+    pub date: NaiveDate,
+    pub status: Ga4FileStatus,
+}
+
+/// What a load did.
+#[derive(Debug, Clone, Default)]
+pub struct Ga4LoadOutcome {
+    pub load_id: String,
+    pub files: Vec<Ga4FileOutcome>,
+    /// Days replaced in the raw and flat tables.
+    pub days: Vec<NaiveDate>,
+    pub events: u64,
+    pub rejected: u64,
+    pub new_columns: Vec<KeyColumn>,
+    pub widened: Vec<Widening>,
+    /// Events without a `ga_session_id` parameter: not part of any session.
+    pub events_without_session: u64,
+    pub sessions: u64,
+    pub elapsed: Duration,
+}
+
+/// A day to load and the files it comes from.
+struct DayPlan {
+    date: NaiveDate,
+    kind: ExportKind,
+    files: Vec<(ExportFile, InputFile)>,
+}
+
+/// Loads GA4 export files as `principal`; see the module docs.
+///
+/// # Errors
+/// Access denied on `raw` or `ga4`, bad file names, unreadable lines beyond
+/// `max_bad_rows`, I/O and Delta errors.
+pub async fn load(
+    wh: &Warehouse,
+    request: &Ga4LoadRequest,
+    principal: &str,
+) -> Result<Ga4LoadOutcome, Ga4Error> {
+    let started = Instant::now();
+    let start_time = Utc::now();
+    let statement = format!(
+        "GA4 LOAD {}",
+        request
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for dataset in [RAW_TABLE.0, DATASET] {
+        wh.authorize(principal, dataset, Access::Write, &statement, "LOAD")
+            .await?;
+    }
+    let result = load_authorized(wh, request, principal, started).await;
+    let (status, error, rows) = match &result {
+        Ok(o) => (QueryStatus::Ok, None, o.events),
+        Err(e) => (QueryStatus::Error, Some(e.to_string()), 0),
+    };
+    wh.record(QueryLogEntry {
+        query_id: result
+            .as_ref()
+            .map(|o| o.load_id.clone())
+            .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string()),
+        principal: principal.to_string(),
+        labels: vec![("source".into(), "ga4".into())],
+        statement,
+        statement_type: "LOAD".into(),
+        start_time,
+        duration_ms: started.elapsed().as_millis() as i64,
+        bytes_scanned: 0,
+        tables: Vec::new(),
+        rows,
+        status,
+        error,
+    })
+    .await?;
+    result
+}
+
+fn plan_days(
+    files: Vec<ExportFile>,
+    inputs: Vec<InputFile>,
+    history: &BTreeMap<NaiveDate, DayState>,
+    force: bool,
+    outcomes: &mut Vec<Ga4FileOutcome>,
+) -> Vec<DayPlan> {
+    let mut by_day: BTreeMap<NaiveDate, Vec<(ExportFile, InputFile)>> = BTreeMap::new();
+    for (f, i) in files.into_iter().zip(inputs) {
+        by_day.entry(f.date).or_default().push((f, i));
+    }
+    let skip = |outcomes: &mut Vec<Ga4FileOutcome>, f: &ExportFile, reason: String| {
+        outcomes.push(Ga4FileOutcome {
+            path: f.path.clone(),
+            kind: f.kind,
+            date: f.date,
+            status: Ga4FileStatus::Skipped { reason },
+        });
+    };
+    let mut plans = Vec::new();
+    for (date, day_files) in by_day {
+        let Some(best) = day_files.iter().map(|(f, _)| f.kind).max() else {
+            continue;
+        };
+        let held = history.get(&date);
+        if let Some(h) = held.filter(|h| h.kind > best) {
+            for (f, _) in &day_files {
+                skip(
+                    outcomes,
+                    f,
+                    format!(
+                        "the {} table of {date} is already loaded; {} files are partial views of the day",
+                        h.kind.as_str(),
+                        f.kind.as_str()
+                    ),
+                );
+            }
+            continue;
+        }
+        let (chosen, superseded): (Vec<_>, Vec<_>) =
+            day_files.into_iter().partition(|(f, _)| f.kind == best);
+        for (f, _) in &superseded {
+            skip(
+                outcomes,
+                f,
+                format!(
+                    "superseded by the {} file of {date} in this load",
+                    best.as_str()
+                ),
+            );
+        }
+        let hashes: BTreeSet<String> = chosen.iter().map(|(_, i)| i.content_hash.clone()).collect();
+        if !force && held.is_some_and(|h| h.kind == best && h.hashes == hashes) {
+            for (f, _) in &chosen {
+                skip(outcomes, f, "already loaded (same content)".into());
+            }
+            continue;
+        }
+        plans.push(DayPlan {
+            date,
+            kind: best,
+            files: chosen,
+        });
+    }
+    plans
+}
+
+async fn load_authorized(
+    wh: &Warehouse,
+    request: &Ga4LoadRequest,
+    principal: &str,
+    started: Instant,
+) -> Result<Ga4LoadOutcome, Ga4Error> {
+    let load_id = uuid::Uuid::new_v4().to_string();
+    let files = discover(&request.paths)?;
+    let mut inputs = Vec::new();
+    for f in &files {
+        inputs.push(InputFile::inspect(&f.path, f.format)?);
+    }
+    let history = state::day_states(wh).await?;
+    let mut outcome = Ga4LoadOutcome {
+        load_id: load_id.clone(),
+        ..Ga4LoadOutcome::default()
+    };
+    let plans = plan_days(files, inputs, &history, request.force, &mut outcome.files);
+    if plans.is_empty() {
+        outcome.elapsed = started.elapsed();
+        return Ok(outcome);
+    }
+
+    // 2. Raw.
+    let raw_name = TableName::new(RAW_TABLE.0, RAW_TABLE.1)?;
+    let existing_raw = wh.store().open(&raw_name).await?;
+    let mut extra: Vec<Field> = match &existing_raw {
+        Some(_) => schema::extra_fields(&*wh.table_schema(&raw_name).await?),
+        None => Vec::new(),
+    };
+    for plan in &plans {
+        for (f, _) in &plan.files {
+            if f.format == kura_engine::load::FileFormat::Parquet {
+                for field in parquet_extra_fields(&f.path)? {
+                    if !extra.iter().any(|e| e.name() == field.name()) {
+                        extra.push(field);
+                    }
+                }
+            }
+        }
+    }
+    let target = raw_schema(&extra);
+    let loaded_at = Utc::now();
+    let shared = Arc::new(Mutex::new(ProducerResults::default()));
+    let producer = RawProducer {
+        days: plans
+            .iter()
+            .map(|p| {
+                (
+                    p.date,
+                    p.kind,
+                    p.files.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(),
+                )
+            })
+            .collect(),
+        read_schema: read_schema(&extra),
+        target: target.clone(),
+        loaded_at,
+        max_bad_rows: request.max_bad_rows,
+        results: shared.clone(),
+    };
+    let plan = blocking_stream_plan(target.clone(), move |tx| producer.run(&tx))?;
+    let days: Vec<NaiveDate> = plans.iter().map(|p| p.date).collect();
+    let raw_table = wh.store().open_or_new(&raw_name).await?;
+    let mut builder = raw_table
+        .write(Vec::new())
+        .with_input_plan(plan)
+        .with_save_mode(if existing_raw.is_some() {
+            SaveMode::Overwrite
+        } else {
+            SaveMode::Append
+        })
+        .with_partition_columns(["event_date"])
+        .with_schema_mode(SchemaMode::Merge)
+        .with_commit_properties(CommitProperties::default().with_metadata([(
+            "kura.ga4_load".to_string(),
+            serde_json::json!({ "load_id": load_id }),
+        )]));
+    if existing_raw.is_some() {
+        let keys: Vec<Expr> = days
+            .iter()
+            .map(|d| lit(d.format("%Y%m%d").to_string()))
+            .collect();
+        builder = builder.with_replace_where(col("event_date").in_list(keys, false));
+    }
+    if let Err(source) = builder.await {
+        let failure = shared.lock().ok().and_then(|mut r| r.failure.take());
+        return Err(failure.unwrap_or(Ga4Error::Delta {
+            table: raw_name.to_string(),
+            source,
+        }));
+    }
+    let results = std::mem::take(&mut *shared.lock().map_err(|_| poisoned())?);
+    if !results.rejected.is_empty() {
+        kura_engine::load::write_rejected(wh, &raw_name, &load_id, &results.rejected).await?;
+    }
+    let mut records = Vec::new();
+    for plan in &plans {
+        for (f, input) in &plan.files {
+            let rows = results.rows.get(&f.path).copied().unwrap_or(0);
+            let rejected = results
+                .rejected
+                .iter()
+                .filter(|(p, _)| *p == f.path)
+                .count() as u64;
+            outcome.files.push(Ga4FileOutcome {
+                path: f.path.clone(),
+                kind: f.kind,
+                date: f.date,
+                status: Ga4FileStatus::Loaded { rows, rejected },
+            });
+            records.push(FileRecord {
+                load_id: load_id.clone(),
+                date: plan.date,
+                kind: plan.kind,
+                path: f.path.display().to_string(),
+                content_hash: input.content_hash.clone(),
+                rows,
+                rejected,
+                principal: principal.to_string(),
+            });
+        }
+    }
+    state::record_files(wh, &records, loaded_at).await?;
+    outcome.events = results.rows.values().sum();
+    outcome.rejected = results.rejected.len() as u64;
+    outcome.days = days.clone();
+
+    // 3. Keys and flat tables.
+    let mut key_days = state::read_key_days(wh).await?;
+    key_days.retain(|(_, _, d), _| !days.contains(d));
+    key_days.extend(results.key_days);
+    state::write_key_days(wh, &key_days).await?;
+    let (columns, added, widened) = update_columns(wh, &target, &key_days).await?;
+    outcome.new_columns = added;
+    let all_days = !widened.is_empty() && existing_raw.is_some();
+    outcome.widened = widened;
+    let keys: Vec<KeyColumn> = columns.iter().map(|c| c.column.clone()).collect();
+    let scope = if all_days {
+        None
+    } else {
+        Some(days.as_slice())
+    };
+    write_flat_tables(wh, &keys, scope).await?;
+
+    // 4. Sessions and pages.
+    let summary = derived::rebuild(wh, &keys).await?;
+    outcome.events_without_session = summary.events_without_session;
+    outcome.sessions = summary.sessions;
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
+}
+
+/// Rebuilds every flat and derived table from `raw.ga4_events`, for every day: the repair
+/// after a failure between the raw commit and the flat tables, or after a kura upgrade.
+///
+/// # Errors
+/// Access denied on `ga4`, query and Delta errors.
+pub async fn rebuild(wh: &Warehouse, principal: &str) -> Result<Ga4LoadOutcome, Ga4Error> {
+    let started = Instant::now();
+    wh.authorize(principal, DATASET, Access::Write, "GA4 REBUILD", "LOAD")
+        .await?;
+    let raw_name = TableName::new(RAW_TABLE.0, RAW_TABLE.1)?;
+    if !wh.store().exists(&raw_name) {
+        return Err(Ga4Error::NotAnExport {
+            table: raw_name.to_string(),
+            reason: "it does not exist yet; load an export first with `kura ga4 load DIR`".into(),
+        });
+    }
+    let keys: Vec<KeyColumn> = state::read_columns(wh)
+        .await?
+        .into_iter()
+        .map(|c| c.column)
+        .collect();
+    write_flat_tables(wh, &keys, None).await?;
+    let summary = derived::rebuild(wh, &keys).await?;
+    Ok(Ga4LoadOutcome {
+        load_id: uuid::Uuid::new_v4().to_string(),
+        events_without_session: summary.events_without_session,
+        sessions: summary.sessions,
+        elapsed: started.elapsed(),
+        ..Ga4LoadOutcome::default()
+    })
+}
+
+fn poisoned() -> Ga4Error {
+    Ga4Error::Io {
+        path: PathBuf::from("raw.ga4_events"),
+        source: std::io::Error::other("the reader thread panicked"),
+    }
+}
+
+/// Gives new keys their columns and widens types, from the counts of every day.
+async fn update_columns(
+    wh: &Warehouse,
+    raw: &SchemaRef,
+    key_days: &KeyDays,
+) -> Result<(Vec<ColumnRecord>, Vec<KeyColumn>, Vec<Widening>), Ga4Error> {
+    let mut records = state::read_columns(wh).await?;
+    let mut observed: BTreeMap<(KeyScope, String), KeyCounts> = BTreeMap::new();
+    let mut first_day: BTreeMap<(KeyScope, String), NaiveDate> = BTreeMap::new();
+    let mut last_day = NaiveDate::MIN;
+    for ((scope, key, day), counts) in key_days {
+        observed
+            .entry((*scope, key.clone()))
+            .or_default()
+            .add(counts);
+        let first = first_day.entry((*scope, key.clone())).or_insert(*day);
+        *first = (*first).min(*day);
+        last_day = last_day.max(*day);
+    }
+    let observed: BTreeMap<(KeyScope, String), Option<ParamType>> = observed
+        .into_iter()
+        .map(|(k, c)| (k, c.observed_type()))
+        .collect();
+    let mut existing: Vec<KeyColumn> = records.iter().map(|r| r.column.clone()).collect();
+    let mut taken_events: HashSet<String> = EventsLayout::fixed_names(raw).into_iter().collect();
+    let mut taken_items: HashSet<String> = ItemsLayout::fixed_names().into_iter().collect();
+    for c in &existing {
+        match c.scope {
+            KeyScope::Item => taken_items.insert(c.column.clone()),
+            _ => taken_events.insert(c.column.clone()),
+        };
+    }
+    // Item keys and event/user keys name columns of different tables.
+    let (item_obs, event_obs): (BTreeMap<_, _>, BTreeMap<_, _>) = observed
+        .into_iter()
+        .partition(|((s, _), _)| *s == KeyScope::Item);
+    let (mut added, mut widened) = assign_columns(&mut existing, &event_obs, &mut taken_events);
+    let (a2, w2) = assign_columns(&mut existing, &item_obs, &mut taken_items);
+    added.extend(a2);
+    widened.extend(w2);
+    for c in &added {
+        records.push(ColumnRecord {
+            column: c.clone(),
+            added_on: first_day
+                .get(&(c.scope, c.key.clone()))
+                .copied()
+                .unwrap_or(last_day),
+            widened_from: None,
+            widened_on: None,
+        });
+    }
+    for w in &widened {
+        if let Some(r) = records
+            .iter_mut()
+            .find(|r| r.column.scope == w.scope && r.column.key == w.key)
+        {
+            r.column.param_type = w.to;
+            r.widened_from = Some(w.from);
+            r.widened_on = Some(last_day);
+        }
+    }
+    if !added.is_empty() || !widened.is_empty() {
+        state::write_columns(wh, &records).await?;
+    }
+    Ok((records, added, widened))
+}
+
+/// Rebuilds the flat tables from the raw table: for `days`, or for every day.
+///
+/// # Errors
+/// Query and Delta errors.
+pub async fn write_flat_tables(
+    wh: &Warehouse,
+    keys: &[KeyColumn],
+    days: Option<&[NaiveDate]>,
+) -> Result<(), Ga4Error> {
+    let raw_name = TableName::new(RAW_TABLE.0, RAW_TABLE.1)?;
+    let raw = wh.table_schema(&raw_name).await?;
+    let events = EventsLayout::new(&raw, keys);
+    let items = ItemsLayout::new(keys);
+    let params = LongLayout::new(KeyScope::Event);
+    let users = LongLayout::new(KeyScope::User);
+    let filter = match days {
+        Some(days) => format!(
+            " WHERE event_date IN ({})",
+            days.iter()
+                .map(|d| format!("'{}'", d.format("%Y%m%d")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => String::new(),
+    };
+    let all: Vec<&str> = raw.fields().iter().map(|f| f.name().as_str()).collect();
+    let without = |skip: &[&str]| -> Vec<&str> {
+        all.iter().copied().filter(|c| !skip.contains(c)).collect()
+    };
+    let context = [
+        "_event_id",
+        "event_date",
+        "event_timestamp",
+        "event_name",
+        "user_pseudo_id",
+    ];
+    let with = |extra: &str| -> Vec<&str> {
+        let mut v: Vec<&str> = context.to_vec();
+        v.push(match extra {
+            EVENT_PARAMS => EVENT_PARAMS,
+            USER_PROPERTIES => USER_PROPERTIES,
+            _ => ITEMS,
+        });
+        v
+    };
+    let raw = &raw;
+    write_flat(
+        wh,
+        raw,
+        "events",
+        &without(&[ITEMS]),
+        &filter,
+        days,
+        events.schema(),
+        {
+            let events = events.clone();
+            move |b| events.flatten(b)
+        },
+    )
+    .await?;
+    write_flat(
+        wh,
+        raw,
+        "event_params",
+        &with(EVENT_PARAMS),
+        &filter,
+        days,
+        params.schema(),
+        { move |b| params.flatten(b) },
+    )
+    .await?;
+    write_flat(
+        wh,
+        raw,
+        "user_properties",
+        &with(USER_PROPERTIES),
+        &filter,
+        days,
+        users.schema(),
+        { move |b| users.flatten(b) },
+    )
+    .await?;
+    let _ = ITEM_PARAMS;
+    write_flat(
+        wh,
+        raw,
+        "items",
+        &with(ITEMS),
+        &filter,
+        days,
+        items.schema(),
+        move |b| items.flatten(b),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Scans the raw table's `columns` for the days in `filter`, maps each batch with `flatten`
+/// and replaces those days of `ga4.<table>` in one commit.
+async fn write_flat(
+    wh: &Warehouse,
+    raw: &SchemaRef,
+    table: &str,
+    columns: &[&str],
+    filter: &str,
+    days: Option<&[NaiveDate]>,
+    schema: SchemaRef,
+    flatten: impl Fn(&RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> + Send + 'static,
+) -> Result<(), Ga4Error> {
+    let select = columns
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("SELECT {select} FROM raw.ga4_events{filter}");
+    let df = wh.session().sql(&sql).await?;
+    let mut stream = df.execute_stream().await?;
+    // The scan returns the partition column as a dictionary and text as views; the layouts
+    // read the stored types.
+    let scanned: SchemaRef = Arc::new(arrow::datatypes::Schema::new(
+        columns
+            .iter()
+            .filter_map(|c| raw.field_with_name(c).ok().cloned())
+            .collect::<Vec<_>>(),
+    ));
+    let handle = tokio::runtime::Handle::current();
+    let plan = blocking_stream_plan(schema.clone(), move |tx: BatchSender| {
+        handle.block_on(async move {
+            while let Some(batch) = stream.next().await {
+                let mapped = batch.and_then(|b| {
+                    schema::conform_batch(&b, &scanned)
+                        .and_then(|b| flatten(&b))
+                        .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
+                });
+                if tx.send(mapped).await.is_err() {
+                    return;
+                }
+            }
+        });
+    })?;
+    let name = TableName::new(DATASET, table)?;
+    let existing = wh.store().open(&name).await?;
+    let delta = wh.store().open_or_new(&name).await?;
+    let mut builder = delta
+        .write(Vec::new())
+        .with_input_plan(plan)
+        .with_partition_columns(["event_date"]);
+    builder = match (days, existing.is_some()) {
+        (Some(days), true) => {
+            let values: Vec<Expr> = days
+                .iter()
+                .map(|d| lit(ScalarValue::Date32(Some(state::date_to_days(*d)))))
+                .collect();
+            builder
+                .with_save_mode(SaveMode::Overwrite)
+                .with_schema_mode(SchemaMode::Merge)
+                .with_replace_where(col("event_date").in_list(values, false))
+        }
+        (None, true) => builder
+            .with_save_mode(SaveMode::Overwrite)
+            .with_schema_mode(SchemaMode::Overwrite),
+        (_, false) => builder.with_save_mode(SaveMode::Append),
+    };
+    builder.await.map_err(|source| Ga4Error::Delta {
+        table: name.to_string(),
+        source,
+    })?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct ProducerResults {
+    rows: BTreeMap<PathBuf, u64>,
+    rejected: Vec<(PathBuf, RejectedRow)>,
+    key_days: KeyDays,
+    failure: Option<Ga4Error>,
+}
+
+/// Reads the days' files into raw batches on a blocking thread.
+struct RawProducer {
+    days: Vec<(NaiveDate, ExportKind, Vec<ExportFile>)>,
+    read_schema: SchemaRef,
+    target: SchemaRef,
+    loaded_at: chrono::DateTime<Utc>,
+    max_bad_rows: u64,
+    results: Arc<Mutex<ProducerResults>>,
+}
+
+impl RawProducer {
+    fn run(self, tx: &BatchSender) {
+        if let Err(e) = self.convert(tx) {
+            let message = e.to_string();
+            if let Ok(mut r) = self.results.lock() {
+                r.failure = Some(e);
+            }
+            let _ = tx.blocking_send(Err(DataFusionError::Execution(message)));
+        }
+    }
+
+    fn convert(&self, tx: &BatchSender) -> Result<(), Ga4Error> {
+        let mut bad = 0u64;
+        for (date, kind, files) in &self.days {
+            let expected = date.format("%Y%m%d").to_string();
+            for file in files {
+                let mut reader =
+                    ExportReader::open(&file.path, file.format, self.read_schema.clone())?;
+                let file_name = file
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let mut rows = 0u64;
+                let mut counts: [BTreeMap<String, KeyCounts>; 3] = Default::default();
+                while let Some(mut chunk) = reader.next_chunk()? {
+                    // Every row must belong to the file's day, or replacing the day would
+                    // drop or duplicate it.
+                    let (batch, lines) =
+                        keep_day(&chunk.batch, &chunk.lines, &expected, &mut chunk.rejected)?;
+                    if !chunk.rejected.is_empty() {
+                        bad += chunk.rejected.len() as u64;
+                        let mut results = self.results.lock().map_err(|_| poisoned())?;
+                        if bad > self.max_bad_rows {
+                            let first = &chunk.rejected[0];
+                            return Err(Ga4Error::BadLine {
+                                file: file.path.clone(),
+                                line: first.line,
+                                reason: first.reason.clone(),
+                                count: bad,
+                            });
+                        }
+                        results
+                            .rejected
+                            .extend(chunk.rejected.into_iter().map(|r| (file.path.clone(), r)));
+                    }
+                    if batch.num_rows() == 0 {
+                        continue;
+                    }
+                    for (i, name) in [EVENT_PARAMS, USER_PROPERTIES].iter().enumerate() {
+                        if let Some(p) = batch
+                            .column_by_name(name)
+                            .and_then(|a| ParamList::new(a.as_ref()))
+                        {
+                            count_keys(&p, &mut counts[i]);
+                        }
+                    }
+                    if let Some(p) = item_params(&batch) {
+                        count_keys(
+                            &ParamList::new(p.as_ref()).ok_or_else(poisoned)?,
+                            &mut counts[2],
+                        );
+                    }
+                    rows += batch.num_rows() as u64;
+                    let out = self.with_bookkeeping(&batch, &lines, &file_name, *kind)?;
+                    if tx.blocking_send(Ok(out)).is_err() {
+                        return Ok(());
+                    }
+                }
+                let mut results = self.results.lock().map_err(|_| poisoned())?;
+                results.rows.insert(file.path.clone(), rows);
+                for (scope, map) in [KeyScope::Event, KeyScope::User, KeyScope::Item]
+                    .into_iter()
+                    .zip(counts)
+                {
+                    for (key, c) in map {
+                        results
+                            .key_days
+                            .entry((scope, key, *date))
+                            .or_default()
+                            .add(&c);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn with_bookkeeping(
+        &self,
+        batch: &RecordBatch,
+        lines: &[u64],
+        file_name: &str,
+        kind: ExportKind,
+    ) -> Result<RecordBatch, Ga4Error> {
+        let n = batch.num_rows();
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        columns.push(Arc::new(StringArray::from_iter_values(
+            lines.iter().map(|l| format!("{file_name}:{l}")),
+        )));
+        columns.push(Arc::new(StringArray::from_iter_values(
+            std::iter::repeat_n(kind.as_str(), n),
+        )));
+        columns.push(Arc::new(StringArray::from_iter_values(
+            std::iter::repeat_n(file_name, n),
+        )));
+        columns.push(Arc::new(
+            TimestampMicrosecondArray::from(vec![self.loaded_at.timestamp_micros(); n])
+                .with_timezone("UTC"),
+        ));
+        RecordBatch::try_new(self.target.clone(), columns).map_err(|source| Ga4Error::Arrow {
+            context: format!("converting {file_name}"),
+            source,
+        })
+    }
+}
+
+/// The `items.item_params` list of a raw batch, aligned with the items' entries.
+fn item_params(batch: &RecordBatch) -> Option<ArrayRef> {
+    let items = batch
+        .column_by_name(ITEMS)?
+        .as_any()
+        .downcast_ref::<arrow::array::ListArray>()?;
+    let values = items
+        .values()
+        .as_any()
+        .downcast_ref::<arrow::array::StructArray>()?;
+    values.column_by_name(ITEM_PARAMS).cloned()
+}
+
+/// Moves rows whose `event_date` is not the file's day to `rejected`.
+fn keep_day(
+    batch: &RecordBatch,
+    lines: &[u64],
+    expected: &str,
+    rejected: &mut Vec<RejectedRow>,
+) -> Result<(RecordBatch, Vec<u64>), Ga4Error> {
+    let Some(dates) = batch
+        .column_by_name("event_date")
+        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+    else {
+        return Ok((batch.clone(), lines.to_vec()));
+    };
+    let keep: Vec<bool> = (0..batch.num_rows())
+        .map(|i| dates.is_valid(i) && dates.value(i) == expected)
+        .collect();
+    if keep.iter().all(|k| *k) {
+        return Ok((batch.clone(), lines.to_vec()));
+    }
+    // The rejected rows as JSON, to keep them as they were read.
+    let dropped = arrow::compute::filter_record_batch(
+        batch,
+        &arrow::array::BooleanArray::from(keep.iter().map(|k| !k).collect::<Vec<_>>()),
+    )
+    .map_err(|source| Ga4Error::Arrow {
+        context: "filtering rows of another day".into(),
+        source,
+    })?;
+    let mut json = arrow::json::LineDelimitedWriter::new(Vec::new());
+    let raw_lines: Vec<String> = match json.write(&dropped).and_then(|()| json.finish()) {
+        Ok(()) => String::from_utf8_lossy(&json.into_inner())
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let mut raw_lines = raw_lines.into_iter();
+    let mut kept_lines = Vec::new();
+    for (i, k) in keep.iter().enumerate() {
+        if *k {
+            kept_lines.push(lines[i]);
+        } else {
+            let found = if dates.is_valid(i) {
+                dates.value(i)
+            } else {
+                "NULL"
+            };
+            rejected.push(RejectedRow {
+                line: lines[i],
+                raw: raw_lines.next().unwrap_or_default(),
+                reason: format!(
+                    "event_date `{found}` is not the day of the file ({expected}); each export file holds one day"
+                ),
+            });
+        }
+    }
+    let mask = arrow::array::BooleanArray::from(keep);
+    let filtered =
+        arrow::compute::filter_record_batch(batch, &mask).map_err(|source| Ga4Error::Arrow {
+            context: "filtering rows of another day".into(),
+            source,
+        })?;
+    Ok((filtered, kept_lines))
+}
+
+use arrow::array::Array;

@@ -1,0 +1,342 @@
+//! Reading export files into batches of the export schema, chunk by chunk.
+//!
+//! NDJSON is decoded strictly against the export schema, a chunk at a time. A chunk that does
+//! not decode is redone line by line: a line that is not JSON, or whose values do not fit
+//! the schema, is rejected with its line number; top-level fields the schema does not know
+//! are moved into `_unknown_fields` as a JSON object, so a field GA4 adds later is kept
+//! rather than dropped or refused.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, StringArray};
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::json::reader::Decoder;
+use arrow::json::ReaderBuilder;
+use arrow::record_batch::RecordBatch;
+use kura_engine::load::{open_decompressed, FileFormat, RejectedRow, CHUNK_ROWS};
+use serde_json::Value;
+
+use crate::error::Ga4Error;
+use crate::schema::{conform_batch, export_schema, UNKNOWN_FIELDS};
+
+/// Rows read from an export file: the export's columns plus `_unknown_fields`, the line (or
+/// row) number of each, and the lines rejected in the same stretch.
+pub struct RawChunk {
+    pub batch: RecordBatch,
+    pub lines: Vec<u64>,
+    pub rejected: Vec<RejectedRow>,
+}
+
+/// The schema the reader produces: the export's, extra Parquet columns, `_unknown_fields`.
+pub fn read_schema(extra: &[Field]) -> SchemaRef {
+    let mut fields: Vec<Field> = export_schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.extend(extra.iter().cloned());
+    fields.push(Field::new(
+        UNKNOWN_FIELDS,
+        arrow::datatypes::DataType::Utf8,
+        true,
+    ));
+    Arc::new(Schema::new(fields))
+}
+
+/// An open export file.
+pub enum ExportReader {
+    Json(JsonReader),
+    Parquet(ParquetReader),
+}
+
+impl ExportReader {
+    pub fn open(path: &Path, format: FileFormat, target: SchemaRef) -> Result<Self, Ga4Error> {
+        Ok(match format {
+            FileFormat::Parquet => ExportReader::Parquet(ParquetReader::open(path, target)?),
+            _ => ExportReader::Json(JsonReader::open(path, target)?),
+        })
+    }
+
+    pub fn next_chunk(&mut self) -> Result<Option<RawChunk>, Ga4Error> {
+        match self {
+            ExportReader::Json(r) => r.next_chunk(),
+            ExportReader::Parquet(r) => r.next_chunk(),
+        }
+    }
+}
+
+pub struct JsonReader {
+    path: PathBuf,
+    reader: Box<dyn BufRead + Send>,
+    target: SchemaRef,
+    /// The target without `_unknown_fields`: what the JSON decoder fills.
+    decoded: SchemaRef,
+    strict: Decoder,
+    next_line: u64,
+    done: bool,
+}
+
+fn decoder(schema: &SchemaRef, strict: bool) -> Result<Decoder, arrow::error::ArrowError> {
+    ReaderBuilder::new(schema.clone())
+        .with_batch_size(CHUNK_ROWS * 2)
+        .with_strict_mode(strict)
+        // Text columns keep numbers and booleans as written (`stream_id` is a number in some
+        // exports, text in others).
+        .with_coerce_primitive(true)
+        .build_decoder()
+}
+
+impl JsonReader {
+    fn open(path: &Path, target: SchemaRef) -> Result<Self, Ga4Error> {
+        let reader = Box::new(std::io::BufReader::new(open_decompressed(path)?));
+        let decoded = Arc::new(Schema::new(
+            target
+                .fields()
+                .iter()
+                .filter(|f| f.name() != UNKNOWN_FIELDS)
+                .cloned()
+                .collect::<Vec<_>>(),
+        ));
+        let strict = decoder(&decoded, true).map_err(|source| Ga4Error::Arrow {
+            context: format!("reading {}", path.display()),
+            source,
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            reader,
+            target,
+            decoded,
+            strict,
+            next_line: 1,
+            done: false,
+        })
+    }
+
+    fn arrow_err(&self, source: arrow::error::ArrowError) -> Ga4Error {
+        Ga4Error::Arrow {
+            context: format!("decoding {}", self.path.display()),
+            source,
+        }
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<RawChunk>, Ga4Error> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut buf = Vec::with_capacity(4 << 20);
+        let mut starts: Vec<(u64, usize)> = Vec::with_capacity(CHUNK_ROWS);
+        while starts.len() < CHUNK_ROWS {
+            let at = buf.len();
+            let n = self
+                .reader
+                .read_until(b'\n', &mut buf)
+                .map_err(|source| Ga4Error::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            if n == 0 {
+                self.done = true;
+                break;
+            }
+            let line_no = self.next_line;
+            self.next_line += 1;
+            if buf[at..].iter().all(u8::is_ascii_whitespace) {
+                buf.truncate(at);
+                continue;
+            }
+            if buf.last() != Some(&b'\n') {
+                buf.push(b'\n');
+            }
+            starts.push((line_no, at));
+        }
+        if starts.is_empty() {
+            return Ok(None);
+        }
+        if let Ok(Some(batch)) = decode_all(&mut self.strict, &buf) {
+            if batch.num_rows() == starts.len() {
+                let unknown: ArrayRef = Arc::new(StringArray::new_null(batch.num_rows()));
+                let batch =
+                    with_unknown(&batch, unknown, &self.target).map_err(|e| self.arrow_err(e))?;
+                return Ok(Some(RawChunk {
+                    batch,
+                    lines: starts.iter().map(|(l, _)| *l).collect(),
+                    rejected: Vec::new(),
+                }));
+            }
+        }
+        // Something in this stretch does not fit: go line by line.
+        self.strict = decoder(&self.decoded, true).map_err(|e| self.arrow_err(e))?;
+        self.line_by_line(&buf, &starts).map(Some)
+    }
+
+    fn line_by_line(&self, buf: &[u8], starts: &[(u64, usize)]) -> Result<RawChunk, Ga4Error> {
+        let known = export_schema();
+        let mut good = Vec::with_capacity(buf.len());
+        let mut lines = Vec::new();
+        let mut unknown: Vec<Option<String>> = Vec::new();
+        let mut rejected = Vec::new();
+        for (i, (line_no, start)) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).map_or(buf.len(), |(_, s)| *s);
+            let line = &buf[*start..end];
+            let reject = |reason: String| RejectedRow {
+                line: *line_no,
+                raw: String::from_utf8_lossy(line).trim_end().to_string(),
+                reason,
+            };
+            let mut object = match serde_json::from_slice::<Value>(line) {
+                Ok(Value::Object(map)) => map,
+                Ok(_) => {
+                    rejected.push(reject("the line is not a JSON object".into()));
+                    continue;
+                }
+                Err(e) => {
+                    rejected.push(reject(format!("invalid JSON: {e}")));
+                    continue;
+                }
+            };
+            let extra_keys: Vec<String> = object
+                .keys()
+                .filter(|k| {
+                    known.field_with_name(k).is_err() && self.decoded.field_with_name(k).is_err()
+                })
+                .cloned()
+                .collect();
+            let mut extra = serde_json::Map::new();
+            for k in extra_keys {
+                if let Some(v) = object.remove(&k) {
+                    extra.insert(k, v);
+                }
+            }
+            let mut text = serde_json::to_vec(&Value::Object(object)).unwrap_or_default();
+            text.push(b'\n');
+            let mut probe = decoder(&self.decoded, false).map_err(|e| self.arrow_err(e))?;
+            match decode_all(&mut probe, &text) {
+                Ok(_) => {
+                    good.extend_from_slice(&text);
+                    lines.push(*line_no);
+                    unknown.push((!extra.is_empty()).then(|| Value::Object(extra).to_string()));
+                }
+                Err(e) => rejected.push(reject(
+                    e.to_string().trim_start_matches("Json error: ").to_string(),
+                )),
+            }
+        }
+        let mut lenient = decoder(&self.decoded, false).map_err(|e| self.arrow_err(e))?;
+        let batch = decode_all(&mut lenient, &good)
+            .map_err(|e| self.arrow_err(e))?
+            .unwrap_or_else(|| RecordBatch::new_empty(self.decoded.clone()));
+        let unknown: ArrayRef = Arc::new(StringArray::from(unknown));
+        let batch = with_unknown(&batch, unknown, &self.target).map_err(|e| self.arrow_err(e))?;
+        Ok(RawChunk {
+            batch,
+            lines,
+            rejected,
+        })
+    }
+}
+
+fn with_unknown(
+    batch: &RecordBatch,
+    unknown: ArrayRef,
+    target: &SchemaRef,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let mut columns = batch.columns().to_vec();
+    columns.push(unknown);
+    RecordBatch::try_new_with_options(
+        target.clone(),
+        columns,
+        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+}
+
+fn decode_all(
+    decoder: &mut Decoder,
+    buf: &[u8],
+) -> Result<Option<RecordBatch>, arrow::error::ArrowError> {
+    let mut offset = 0;
+    while offset < buf.len() {
+        let n = decoder.decode(&buf[offset..])?;
+        if n == 0 {
+            break;
+        }
+        offset += n;
+    }
+    decoder.flush()
+}
+
+pub struct ParquetReader {
+    path: PathBuf,
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    target: SchemaRef,
+    next_row: u64,
+}
+
+fn parquet_builder(
+    path: &Path,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<std::fs::File>, Ga4Error>
+{
+    let file = std::fs::File::open(path).map_err(|source| Ga4Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
+        Ga4Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(format!("not a readable Parquet file: {e}")),
+        }
+    })
+}
+
+impl ParquetReader {
+    fn open(path: &Path, target: SchemaRef) -> Result<Self, Ga4Error> {
+        let reader = parquet_builder(path)?
+            .with_batch_size(CHUNK_ROWS)
+            .build()
+            .map_err(|e| Ga4Error::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            reader,
+            target,
+            next_row: 1,
+        })
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<RawChunk>, Ga4Error> {
+        let Some(batch) = self.reader.next() else {
+            return Ok(None);
+        };
+        let context = || format!("reading {}", self.path.display());
+        let batch = batch.map_err(|source| Ga4Error::Arrow {
+            context: context(),
+            source,
+        })?;
+        let batch = conform_batch(&batch, &self.target).map_err(|source| Ga4Error::Arrow {
+            context: context(),
+            source,
+        })?;
+        let n = batch.num_rows() as u64;
+        let lines = (self.next_row..self.next_row + n).collect();
+        self.next_row += n;
+        Ok(Some(RawChunk {
+            batch,
+            lines,
+            rejected: Vec::new(),
+        }))
+    }
+}
+
+/// The top-level fields of a Parquet export file that the export schema does not have, in
+/// the types kura stores: they become columns of the raw table.
+pub fn parquet_extra_fields(path: &Path) -> Result<Vec<Field>, Ga4Error> {
+    let builder = parquet_builder(path)?;
+    let schema = kura_engine::load::storable_schema(builder.schema());
+    Ok(crate::schema::extra_fields(&schema)
+        .into_iter()
+        .filter(|f| f.name() != UNKNOWN_FIELDS)
+        .collect())
+}

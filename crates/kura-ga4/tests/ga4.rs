@@ -1,0 +1,586 @@
+//! GA4 export loads against the bundled demo export and hand-made edge cases: mixed-type
+//! keys, keys that appear or widen later, intraday then daily, reloads, missing
+//! ga_session_id, 30- and 31-column shards (NDJSON and Parquet), Japanese text, gzip, bad
+//! lines, and agreement of the wide table with the long one for every key.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use kura_engine::{Project, QueryContext, Warehouse};
+use kura_ga4::{Ga4Error, Ga4FileStatus, Ga4LoadOutcome, Ga4LoadRequest};
+use serde_json::{json, Value};
+
+struct TestProject {
+    dir: tempfile::TempDir,
+    wh: Warehouse,
+}
+
+fn project() -> TestProject {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = kura_engine::project::config_template("test", "alice")
+        .replace("analysts = []", "analysts = [\"bob\"]");
+    std::fs::write(dir.path().join("kura.toml"), config).expect("write kura.toml");
+    let wh = Warehouse::open(Project::open(dir.path()).expect("open project")).expect("open");
+    TestProject { dir, wh }
+}
+
+/// The bundled demo export, found from this crate at test run time.
+fn demo_dir() -> PathBuf {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo");
+    Path::new(&manifest).join("../kura/demo/ga4")
+}
+
+impl TestProject {
+    async fn load(&self, paths: &[PathBuf], max_bad_rows: u64) -> Result<Ga4LoadOutcome, Ga4Error> {
+        let request = Ga4LoadRequest {
+            paths: paths.to_vec(),
+            max_bad_rows,
+            force: false,
+        };
+        kura_ga4::load(&self.wh, &request, "alice").await
+    }
+
+    async fn rows(&self, sql: &str) -> Vec<String> {
+        self.rows_as("alice", sql)
+            .await
+            .unwrap_or_else(|e| panic!("query failed: {e}\n{sql}"))
+    }
+
+    async fn rows_as(&self, who: &str, sql: &str) -> Result<Vec<String>, kura_engine::EngineError> {
+        let result = self.wh.query(sql, &QueryContext::new(who)).await?;
+        Ok(render(&result.batches))
+    }
+
+    fn write_lines(&self, name: &str, events: &[Value]) -> PathBuf {
+        let path = self.dir.path().join("export").join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        let text: String = events.iter().map(|e| format!("{e}\n")).collect();
+        if name.ends_with(".gz") {
+            let file = std::fs::File::create(&path).expect("create");
+            let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+            gz.write_all(text.as_bytes()).expect("write");
+            gz.finish().expect("finish");
+        } else {
+            std::fs::write(&path, text).expect("write");
+        }
+        path
+    }
+}
+
+fn render(batches: &[arrow::record_batch::RecordBatch]) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in batches {
+        let cols: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).expect("cast"))
+            .collect();
+        for r in 0..b.num_rows() {
+            let row: Vec<String> = cols
+                .iter()
+                .map(|c| {
+                    let s = arrow::array::AsArray::as_string::<i32>(c.as_ref());
+                    if arrow::array::Array::is_null(s, r) {
+                        "NULL".to_string()
+                    } else {
+                        s.value(r).to_string()
+                    }
+                })
+                .collect();
+            out.push(row.join("|"));
+        }
+    }
+    out
+}
+
+/// A parameter as the export writes it: INT64 as a JSON string, the other fields null.
+fn param(key: &str, value: Value) -> Value {
+    let (s, i, d) = match &value {
+        Value::String(s) => (json!(s), Value::Null, Value::Null),
+        Value::Number(n) if n.is_i64() => (Value::Null, json!(n.to_string()), Value::Null),
+        Value::Number(n) => (Value::Null, Value::Null, json!(n)),
+        _ => (Value::Null, Value::Null, Value::Null),
+    };
+    json!({"key": key, "value": {"string_value": s, "int_value": i, "float_value": null, "double_value": d}})
+}
+
+/// A minimal event of day `date` (YYYYMMDD) at second `second` of the day.
+fn event(date: &str, second: i64, name: &str, user: &str, params: Vec<Value>) -> Value {
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y%m%d").expect("date");
+    let micros = day
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp_micros()
+        + second * 1_000_000;
+    json!({
+        "event_date": date,
+        "event_timestamp": micros.to_string(),
+        "event_name": name,
+        "event_params": params,
+        "user_pseudo_id": user,
+        "device": {"category": "mobile", "web_info": {"browser": "Safari"}},
+        "geo": {"country": "Japan", "city": "東京"},
+        "platform": "WEB",
+        "event_original_occurrence_timestamp": micros.to_string(),
+    })
+}
+
+fn loaded_rows(outcome: &Ga4LoadOutcome) -> Vec<(String, u64, u64)> {
+    outcome
+        .files
+        .iter()
+        .filter_map(|f| match f.status {
+            Ga4FileStatus::Loaded { rows, rejected } => Some((
+                f.path.file_name()?.to_string_lossy().into_owned(),
+                rows,
+                rejected,
+            )),
+            Ga4FileStatus::Skipped { .. } => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_export_loads_flattens_and_agrees_with_the_long_table() {
+    let p = project();
+    let out = p.load(&[demo_dir()], 5).await.expect("load");
+    assert_eq!(out.events, 1365 + 1018 + 1426);
+    assert_eq!(out.rejected, 1);
+    // The intraday file of 2024-05-03 is superseded by the daily file in the same load.
+    let skipped: Vec<_> = out
+        .files
+        .iter()
+        .filter(|f| matches!(f.status, Ga4FileStatus::Skipped { .. }))
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert!(skipped[0]
+        .path
+        .ends_with("events_intraday_20240503.json.gz"));
+
+    // The bad line is kept with file, line and reason.
+    let rejected = p
+        .rows("SELECT file, line, reason FROM raw.ga4_events__rejected")
+        .await;
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert!(
+        rejected[0].contains("events_20240502.json.gz|408|"),
+        "{rejected:?}"
+    );
+
+    assert_eq!(
+        p.rows("SELECT event_date, count(*) FROM ga4.events GROUP BY 1 ORDER BY 1")
+            .await,
+        ["2024-05-01|1365", "2024-05-02|1018", "2024-05-03|1426"]
+    );
+    // Mixed types: session_engaged as "1" and as 1 both read "1"; ints with doubles are
+    // FLOAT64; an int key that turns to text on day 3 is STRING, as written.
+    let types = p
+        .rows(
+            "SELECT column_name, data_type FROM information_schema.columns
+             WHERE table_schema = 'ga4' AND table_name = 'events'
+               AND column_name IN ('param_session_engaged', 'param_percent_scrolled',
+                                   'param_plan_id', 'param_ga_session_id', 'param_value')
+             ORDER BY column_name",
+        )
+        .await;
+    assert_eq!(
+        types,
+        [
+            "param_ga_session_id|Int64",
+            "param_percent_scrolled|Float64",
+            "param_plan_id|Utf8View",
+            "param_session_engaged|Utf8View",
+            "param_value|Float64"
+        ]
+    );
+    assert_eq!(
+        p.rows(
+            "SELECT DISTINCT param_session_engaged FROM ga4.events
+             WHERE param_session_engaged IS NOT NULL"
+        )
+        .await,
+        ["1"]
+    );
+    assert_eq!(
+        p.rows(
+            "SELECT count(*) FROM ga4.event_params
+             WHERE key = 'session_engaged' AND value_field = 'int'"
+        )
+        .await
+        .len(),
+        1
+    );
+    let plan_ids = p
+        .rows("SELECT DISTINCT param_plan_id FROM ga4.events WHERE param_plan_id IS NOT NULL ORDER BY 1")
+        .await;
+    assert!(plan_ids.iter().any(|v| v == "PRO-2"), "{plan_ids:?}");
+    assert!(
+        plan_ids
+            .iter()
+            .any(|v| v.chars().all(|c| c.is_ascii_digit())),
+        "{plan_ids:?}"
+    );
+
+    // Sanitised and colliding names; Japanese keys and text survive.
+    let names = p
+        .rows(
+            "SELECT column_name FROM information_schema.columns
+             WHERE table_schema = 'ga4' AND table_name = 'events'
+               AND (column_name LIKE 'param_page_type%' OR column_name LIKE 'param_ページ%')
+             ORDER BY column_name",
+        )
+        .await;
+    assert_eq!(
+        names,
+        ["param_page_type", "param_page_type_2", "param_ページ種別"]
+    );
+    assert!(
+        p.rows("SELECT count(*) FROM ga4.events WHERE param_page_title LIKE '%茶屋%' AND geo_city = '東京'")
+            .await[0]
+            != "0"
+    );
+
+    // Day 1 is a 30-column shard: its events have no original occurrence timestamp.
+    assert_eq!(
+        p.rows(
+            "SELECT event_date, count(event_original_occurrence_timestamp) FROM ga4.events
+             GROUP BY 1 ORDER BY 1"
+        )
+        .await,
+        ["2024-05-01|0", "2024-05-02|37", "2024-05-03|49"]
+    );
+    // The unknown top-level field is kept.
+    assert_eq!(
+        p.rows(
+            "SELECT count(*) FROM ga4.events
+             WHERE json_value(unknown_fields, '$.new_field_2025.flag') = 'true'"
+        )
+        .await,
+        ["70"]
+    );
+    // Events without ga_session_id are reported and belong to no session.
+    assert_eq!(out.events_without_session, 18);
+    assert_eq!(
+        p.rows("SELECT count(*), count(DISTINCT session_key) FROM ga4.sessions")
+            .await,
+        [format!("{}|{}", out.sessions, out.sessions)]
+    );
+    assert_eq!(
+        p.rows("SELECT sum(events) FROM ga4.sessions").await,
+        [(3809 - 18).to_string()]
+    );
+
+    // Every key of the wide table agrees with the long table, value by value.
+    let columns = p
+        .rows(
+            "SELECT key, column_name, column_type FROM _kura.ga4_columns
+             WHERE scope = 'event_params' ORDER BY position",
+        )
+        .await;
+    assert!(columns.len() > 20, "{columns:?}");
+    for line in &columns {
+        let parts: Vec<&str> = line.split('|').collect();
+        let (key, column, ty) = (parts[0], parts[1], parts[2]);
+        let long_value = match ty {
+            "INT64" => "CAST(p.value AS BIGINT)",
+            "FLOAT64" => "CAST(p.value AS DOUBLE)",
+            _ => "p.value",
+        };
+        let sql = format!(
+            "SELECT
+               (SELECT count(*) FROM ga4.events WHERE `{column}` IS NOT NULL) AS wide,
+               (SELECT count(*) FROM ga4.event_params WHERE key = '{key}' AND value IS NOT NULL) AS long,
+               (SELECT count(*) FROM ga4.events e JOIN ga4.event_params p
+                  ON p.event_id = e.event_id AND p.key = '{key}'
+                WHERE e.`{column}` IS DISTINCT FROM {long_value}) AS differ"
+        );
+        let got = p.rows(&sql).await;
+        let cells: Vec<&str> = got[0].split('|').collect();
+        assert_eq!(cells[0], cells[1], "non-null count of {key} ({column})");
+        assert_eq!(
+            cells[2], "0",
+            "values of {key} ({column}) differ from the long table"
+        );
+    }
+
+    // Analysts read the flat tables, not the raw export.
+    assert!(p
+        .rows_as("bob", "SELECT count(*) FROM ga4.events")
+        .await
+        .is_ok());
+    assert!(p
+        .rows_as("bob", "SELECT count(*) FROM raw.ga4_events")
+        .await
+        .is_err());
+
+    // The key report flags nothing as changed on a single load, and knows every key.
+    let report = kura_ga4::key_report(&p.wh).await.expect("report");
+    let search = report
+        .iter()
+        .find(|r| r.key == "search_term")
+        .expect("search_term");
+    assert_eq!(search.first_seen.to_string(), "2024-05-03");
+    assert!(report.iter().all(|r| r.type_changed_from.is_none()));
+
+    // Loading the same export again changes nothing.
+    let again = p.load(&[demo_dir()], 5).await.expect("reload");
+    assert!(again.days.is_empty(), "{:?}", again.days);
+    assert_eq!(
+        p.rows("SELECT count(*) FROM raw.ga4_events").await,
+        ["3809"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn intraday_then_daily_then_reloaded_day() {
+    let p = project();
+    let day: Vec<Value> = (0..10)
+        .map(|i| {
+            event(
+                "20240601",
+                i * 60,
+                "page_view",
+                &format!("u{}", i % 3),
+                vec![
+                    param("ga_session_id", json!(100 + i % 3)),
+                    param("page_location", json!(format!("/p{i}"))),
+                ],
+            )
+        })
+        .collect();
+    let intraday = p.write_lines("events_intraday_20240601.json", &day[..4]);
+    let out = p.load(&[intraday.clone()], 0).await.expect("intraday");
+    assert_eq!(out.events, 4);
+    assert_eq!(p.rows("SELECT count(*) FROM ga4.events").await, ["4"]);
+
+    let daily = p.write_lines("events_20240601.json.gz", &day);
+    let out = p.load(&[daily.clone()], 0).await.expect("daily");
+    assert_eq!(
+        loaded_rows(&out),
+        [("events_20240601.json.gz".to_string(), 10, 0)]
+    );
+    // The intraday rows are replaced: no duplicates, nothing missing.
+    assert_eq!(
+        p.rows("SELECT count(*), count(DISTINCT event_timestamp) FROM ga4.events")
+            .await,
+        ["10|10"]
+    );
+    assert_eq!(
+        p.rows("SELECT count(*) FROM raw.ga4_events WHERE _export_kind = 'intraday'")
+            .await,
+        ["0"]
+    );
+    assert_eq!(
+        p.rows("SELECT count(*) FROM ga4.event_params").await,
+        ["20"]
+    );
+
+    // An intraday file arriving after the daily one is refused for that day.
+    let out = p.load(&[intraday], 0).await.expect("late intraday");
+    assert!(out.days.is_empty());
+    assert!(
+        matches!(&out.files[0].status, Ga4FileStatus::Skipped { reason } if reason.contains("daily"))
+    );
+    assert_eq!(p.rows("SELECT count(*) FROM ga4.events").await, ["10"]);
+
+    // GA4 rewrites a daily table for up to 72 hours: a changed daily file replaces the day.
+    let mut revised = day.clone();
+    revised.truncate(8);
+    revised.push(event(
+        "20240601",
+        9999,
+        "purchase",
+        "u1",
+        vec![param("ga_session_id", json!(101))],
+    ));
+    let daily = p.write_lines("events_20240601.json.gz", &revised);
+    let out = p.load(&[daily.clone()], 0).await.expect("revised daily");
+    assert_eq!(out.days.len(), 1);
+    assert_eq!(p.rows("SELECT count(*) FROM raw.ga4_events").await, ["9"]);
+    assert_eq!(
+        p.rows("SELECT event_name, count(*) FROM ga4.events GROUP BY 1 ORDER BY 1")
+            .await,
+        ["page_view|8", "purchase|1"]
+    );
+    // The same file again is skipped.
+    let out = p.load(&[daily], 0).await.expect("same daily");
+    assert!(out.days.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn new_keys_add_columns_and_types_widen_on_later_loads() {
+    let p = project();
+    let d1 = p.write_lines(
+        "events_20240701.json",
+        &[event(
+            "20240701",
+            1,
+            "page_view",
+            "u1",
+            vec![param("ga_session_id", json!(1)), param("level", json!(5))],
+        )],
+    );
+    p.load(&[d1], 0).await.expect("day 1");
+    let d2 = p.write_lines(
+        "events_20240702.json",
+        &[event(
+            "20240702",
+            1,
+            "page_view",
+            "u1",
+            vec![
+                param("ga_session_id", json!(2)),
+                param("level", json!(7)),
+                param("coupon", json!("SPRING")),
+            ],
+        )],
+    );
+    let out = p.load(&[d2], 0).await.expect("day 2");
+    let added: Vec<&str> = out.new_columns.iter().map(|c| c.column.as_str()).collect();
+    assert_eq!(added, ["param_coupon"]);
+    assert!(out.widened.is_empty());
+    // Old rows read NULL for the new column.
+    assert_eq!(
+        p.rows("SELECT event_date, param_coupon, param_level FROM ga4.events ORDER BY 1")
+            .await,
+        ["2024-07-01|NULL|5", "2024-07-02|SPRING|7"]
+    );
+
+    // Day 3 sends `level` as text: the column widens to STRING for every day, as written.
+    let d3 = p.write_lines(
+        "events_20240703.json",
+        &[event(
+            "20240703",
+            1,
+            "page_view",
+            "u1",
+            vec![
+                param("ga_session_id", json!(3)),
+                param("level", json!("max")),
+            ],
+        )],
+    );
+    let out = p.load(&[d3], 0).await.expect("day 3");
+    assert_eq!(out.widened.len(), 1);
+    assert_eq!(out.widened[0].column, "param_level");
+    assert_eq!(
+        p.rows("SELECT event_date, param_level FROM ga4.events ORDER BY 1")
+            .await,
+        ["2024-07-01|5", "2024-07-02|7", "2024-07-03|max"]
+    );
+    let report = kura_ga4::key_report(&p.wh).await.expect("report");
+    let level = report.iter().find(|r| r.key == "level").expect("level");
+    assert_eq!(level.column_type, "STRING");
+    assert_eq!(level.type_changed_from, Some("INT64"));
+    assert_eq!((level.int_values, level.string_values), (2, 1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_lines_fail_the_load_with_file_and_line_unless_allowed() {
+    let p = project();
+    let path = p.dir.path().join("export/events_20240801.json");
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    let good = event(
+        "20240801",
+        1,
+        "page_view",
+        "u1",
+        vec![param("ga_session_id", json!(1))],
+    );
+    let other_day = event("20240802", 1, "page_view", "u1", vec![]);
+    std::fs::write(
+        &path,
+        format!("{good}\n{{\"event_date\": \"2024\n{other_day}\n"),
+    )
+    .expect("write");
+    let err = p.load(&[path.clone()], 0).await.expect_err("bad line");
+    let message = err.to_string();
+    assert!(message.contains("events_20240801.json:2:"), "{message}");
+    assert!(message.contains("--max-bad-rows"), "{message}");
+    assert!(!p
+        .wh
+        .store()
+        .exists(&kura_engine::TableName::parse("raw.ga4_events").expect("name")));
+
+    let out = p.load(&[path], 2).await.expect("allowed");
+    assert_eq!((out.events, out.rejected), (1, 2));
+    let reasons = p
+        .rows("SELECT line, reason FROM raw.ga4_events__rejected ORDER BY line")
+        .await;
+    assert!(reasons[0].starts_with("2|invalid JSON"), "{reasons:?}");
+    assert!(
+        reasons[1].starts_with("3|event_date `20240802`"),
+        "{reasons:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parquet_shards_with_30_and_31_columns_load_by_name() {
+    use arrow::datatypes::Schema;
+    let p = project();
+    let export = kura_ga4::schema::export_schema();
+    // A 30-column shard: the export schema without event_original_occurrence_timestamp,
+    // with its columns in another order, as an older export writes it.
+    let mut fields: Vec<_> = export
+        .fields()
+        .iter()
+        .filter(|f| f.name() != "event_original_occurrence_timestamp")
+        .cloned()
+        .collect();
+    fields.reverse();
+    let older = std::sync::Arc::new(Schema::new(fields));
+    let lines: Vec<Value> = (0..3)
+        .map(|i| {
+            event(
+                "20240901",
+                i,
+                "page_view",
+                "u1",
+                vec![param("ga_session_id", json!(9)), param("ratio", json!(0.5))],
+            )
+        })
+        .collect();
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let mut decoder = arrow::json::ReaderBuilder::new(older.clone())
+        .build_decoder()
+        .expect("decoder");
+    decoder.decode(text.as_bytes()).expect("decode");
+    let batch = decoder.flush().expect("flush").expect("rows");
+    assert_eq!(batch.num_columns(), 30);
+    let dir = p.dir.path().join("pq");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let path = dir.join("events_20240901.parquet");
+    let file = std::fs::File::create(&path).expect("create");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, older, None).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+    // And a 31-column NDJSON shard of the next day.
+    let next = p.write_lines(
+        "events_20240902.json.gz",
+        &[event(
+            "20240902",
+            5,
+            "scroll",
+            "u1",
+            vec![param("ga_session_id", json!(9)), param("ratio", json!(1))],
+        )],
+    );
+    let out = p.load(&[path, next], 0).await.expect("load");
+    assert_eq!(out.events, 4);
+    assert_eq!(
+        p.rows(
+            "SELECT event_date, count(*), count(event_original_occurrence_timestamp), sum(param_ratio)
+             FROM ga4.events GROUP BY 1 ORDER BY 1"
+        )
+        .await,
+        ["2024-09-01|3|0|1.5", "2024-09-02|1|1|1.0"]
+    );
+    assert_eq!(
+        p.rows(
+            "SELECT DISTINCT device_category, device_web_info_browser, geo_city FROM ga4.events"
+        )
+        .await,
+        ["mobile|Safari|東京"]
+    );
+}
