@@ -6,6 +6,7 @@
 //! - flattening ([`flatten`]) gives `ga4.events` (one column per parameter key, typed by
 //!   [`keys`]), the long tables `ga4.event_params` and `ga4.user_properties`, and `ga4.items`;
 //! - [`derived`] computes `ga4.sessions` and `ga4.pages`;
+//! - [`table_function`] offers the flattening in SQL: `SELECT * FROM ga4_flatten('raw.ga4_events')`;
 //! - [`key_report`] lists the keys seen, their types and when they changed (`kura ga4 schema`).
 
 pub mod derived;
@@ -18,7 +19,16 @@ mod reader;
 pub mod report;
 pub mod schema;
 mod state;
+pub mod table_function;
 
 pub use error::Ga4Error;
 pub use load::{load, rebuild, Ga4FileStatus, Ga4LoadOutcome, Ga4LoadRequest};
 pub use report::{key_report, KeyReportRow};
+
+/// Makes `ga4_flatten('dataset.table')` available to the warehouse's queries.
+pub fn register(wh: &kura_engine::Warehouse) {
+    wh.session().register_udtf(
+        "ga4_flatten",
+        std::sync::Arc::new(table_function::Ga4Flatten::new(wh.store().clone())),
+    );
+}

@@ -92,6 +92,8 @@ pub struct Ga4LoadOutcome {
     pub events_without_session: u64,
     pub sessions: u64,
     pub elapsed: Duration,
+    /// Time per step: reading into the raw table, the flat tables, sessions and pages.
+    pub phases: Vec<(&'static str, Duration)>,
 }
 
 /// A day to load and the files it comes from.
@@ -311,6 +313,7 @@ async fn load_authorized(
             source,
         }));
     }
+    outcome.phases.push(("raw", started.elapsed()));
     let results = std::mem::take(&mut *shared.lock().map_err(|_| poisoned())?);
     if !results.rejected.is_empty() {
         kura_engine::load::write_rejected(wh, &raw_name, &load_id, &results.rejected).await?;
@@ -362,10 +365,16 @@ async fn load_authorized(
     } else {
         Some(days.as_slice())
     };
+    let flat_started = Instant::now();
     write_flat_tables(wh, &keys, scope).await?;
+    outcome.phases.push(("flat tables", flat_started.elapsed()));
 
     // 4. Sessions and pages.
+    let derived_started = Instant::now();
     let summary = derived::rebuild(wh, &keys).await?;
+    outcome
+        .phases
+        .push(("sessions and pages", derived_started.elapsed()));
     outcome.events_without_session = summary.events_without_session;
     outcome.sessions = summary.sessions;
     outcome.elapsed = started.elapsed();
@@ -546,7 +555,7 @@ pub async fn write_flat_tables(
         &filter,
         days,
         params.schema(),
-        { move |b| params.flatten(b) },
+        move |b| params.flatten(b),
     )
     .await?;
     write_flat(
@@ -557,7 +566,7 @@ pub async fn write_flat_tables(
         &filter,
         days,
         users.schema(),
-        { move |b| users.flatten(b) },
+        move |b| users.flatten(b),
     )
     .await?;
     let _ = ITEM_PARAMS;

@@ -21,6 +21,7 @@ fn project() -> TestProject {
         .replace("analysts = []", "analysts = [\"bob\"]");
     std::fs::write(dir.path().join("kura.toml"), config).expect("write kura.toml");
     let wh = Warehouse::open(Project::open(dir.path()).expect("open project")).expect("open");
+    kura_ga4::register(&wh);
     TestProject { dir, wh }
 }
 
@@ -322,6 +323,27 @@ async fn demo_export_loads_flattens_and_agrees_with_the_long_table() {
         .expect("search_term");
     assert_eq!(search.first_seen.to_string(), "2024-05-03");
     assert!(report.iter().all(|r| r.type_changed_from.is_none()));
+
+    // The table function gives the same wide rows straight from the raw table.
+    assert_eq!(
+        p.rows(
+            "SELECT count(*), count(param_page_location), sum(param_engagement_time_msec),
+                    count(DISTINCT param_session_engaged), count(user_membership_tier)
+             FROM ga4_flatten('raw.ga4_events')"
+        )
+        .await,
+        p.rows(
+            "SELECT count(*), count(param_page_location), sum(param_engagement_time_msec),
+                    count(DISTINCT param_session_engaged), count(user_membership_tier)
+             FROM ga4.events"
+        )
+        .await
+    );
+    // ... and reads the raw table, so analysts may not use it.
+    assert!(p
+        .rows_as("bob", "SELECT count(*) FROM ga4_flatten('raw.ga4_events')")
+        .await
+        .is_err());
 
     // Loading the same export again changes nothing.
     let again = p.load(&[demo_dir()], 5).await.expect("reload");

@@ -188,6 +188,14 @@ fn print_outcome(outcome: &Ga4LoadOutcome, quiet: bool) {
         human_count(outcome.sessions),
         outcome.elapsed.as_secs_f64()
     );
+    if !outcome.phases.is_empty() {
+        let phases: Vec<String> = outcome
+            .phases
+            .iter()
+            .map(|(name, d)| format!("{name} {:.1}s", d.as_secs_f64()))
+            .collect();
+        eprintln!("  time: {}", phases.join(", "));
+    }
     if outcome.events_without_session > 0 {
         eprintln!(
             "  note: {} event(s) have no ga_session_id and belong to no session",

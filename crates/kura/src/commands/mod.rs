@@ -29,7 +29,9 @@ impl Globals {
             Some(dir) => Project::open(dir)?,
             None => Project::discover(&std::env::current_dir()?)?,
         };
-        Ok(Warehouse::open(project)?)
+        let wh = Warehouse::open(project)?;
+        kura_ga4::register(&wh);
+        Ok(wh)
     }
 }
 
