@@ -533,25 +533,30 @@ pub async fn write_flat_tables(
         v
     };
     let raw = &raw;
+    let (events_cols, params_cols, users_cols, items_cols) = (
+        without(&[ITEMS]),
+        with(EVENT_PARAMS),
+        with(USER_PROPERTIES),
+        with(ITEMS),
+    );
+    // One table at a time: writing them at once was no faster on two cores and held four
+    // tables' Parquet buffers in memory together.
     write_flat(
         wh,
         raw,
         "events",
-        &without(&[ITEMS]),
+        &events_cols,
         &filter,
         days,
         events.schema(),
-        {
-            let events = events.clone();
-            move |b| events.flatten(b)
-        },
+        move |b| events.flatten(b),
     )
     .await?;
     write_flat(
         wh,
         raw,
         "event_params",
-        &with(EVENT_PARAMS),
+        &params_cols,
         &filter,
         days,
         params.schema(),
@@ -562,19 +567,18 @@ pub async fn write_flat_tables(
         wh,
         raw,
         "user_properties",
-        &with(USER_PROPERTIES),
+        &users_cols,
         &filter,
         days,
         users.schema(),
         move |b| users.flatten(b),
     )
     .await?;
-    let _ = ITEM_PARAMS;
     write_flat(
         wh,
         raw,
         "items",
-        &with(ITEMS),
+        &items_cols,
         &filter,
         days,
         items.schema(),
@@ -686,81 +690,131 @@ impl RawProducer {
         }
     }
 
+    /// Reads the files on up to two threads (JSON decoding is the costly part of a load),
+    /// each file by one thread, in file order per thread.
     fn convert(&self, tx: &BatchSender) -> Result<(), Ga4Error> {
-        let mut bad = 0u64;
-        for (date, kind, files) in &self.days {
-            let expected = date.format("%Y%m%d").to_string();
-            for file in files {
-                let mut reader =
-                    ExportReader::open(&file.path, file.format, self.read_schema.clone())?;
-                let file_name = file
-                    .path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let mut rows = 0u64;
-                let mut counts: [BTreeMap<String, KeyCounts>; 3] = Default::default();
-                while let Some(mut chunk) = reader.next_chunk()? {
-                    // Every row must belong to the file's day, or replacing the day would
-                    // drop or duplicate it.
-                    let (batch, lines) =
-                        keep_day(&chunk.batch, &chunk.lines, &expected, &mut chunk.rejected)?;
-                    if !chunk.rejected.is_empty() {
-                        bad += chunk.rejected.len() as u64;
-                        let mut results = self.results.lock().map_err(|_| poisoned())?;
-                        if bad > self.max_bad_rows {
-                            let first = &chunk.rejected[0];
-                            return Err(Ga4Error::BadLine {
-                                file: file.path.clone(),
-                                line: first.line,
-                                reason: first.reason.clone(),
-                                count: bad,
-                            });
+        let jobs: Vec<(NaiveDate, ExportKind, &ExportFile)> = self
+            .days
+            .iter()
+            .flat_map(|(date, kind, files)| files.iter().map(move |f| (*date, *kind, f)))
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let bad = std::sync::atomic::AtomicU64::new(0);
+        let workers = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(1, 2)
+            .min(jobs.len());
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| -> Result<(), Ga4Error> {
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            let Some((date, kind, file)) = jobs.get(i) else {
+                                return Ok(());
+                            };
+                            if !self.convert_file(*date, *kind, file, tx, &bad)? {
+                                return Ok(());
+                            }
                         }
-                        results
-                            .rejected
-                            .extend(chunk.rejected.into_iter().map(|r| (file.path.clone(), r)));
+                    })
+                })
+                .collect();
+            let mut first_error = None;
+            for h in handles {
+                match h.join() {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        // Stop the other worker at its next file.
+                        next.store(usize::MAX / 2, std::sync::atomic::Ordering::SeqCst);
+                        first_error.get_or_insert(e);
                     }
-                    if batch.num_rows() == 0 {
-                        continue;
-                    }
-                    for (i, name) in [EVENT_PARAMS, USER_PROPERTIES].iter().enumerate() {
-                        if let Some(p) = batch
-                            .column_by_name(name)
-                            .and_then(|a| ParamList::new(a.as_ref()))
-                        {
-                            count_keys(&p, &mut counts[i]);
-                        }
-                    }
-                    if let Some(p) = item_params(&batch) {
-                        count_keys(
-                            &ParamList::new(p.as_ref()).ok_or_else(poisoned)?,
-                            &mut counts[2],
-                        );
-                    }
-                    rows += batch.num_rows() as u64;
-                    let out = self.with_bookkeeping(&batch, &lines, &file_name, *kind)?;
-                    if tx.blocking_send(Ok(out)).is_err() {
-                        return Ok(());
-                    }
-                }
-                let mut results = self.results.lock().map_err(|_| poisoned())?;
-                results.rows.insert(file.path.clone(), rows);
-                for (scope, map) in [KeyScope::Event, KeyScope::User, KeyScope::Item]
-                    .into_iter()
-                    .zip(counts)
-                {
-                    for (key, c) in map {
-                        results
-                            .key_days
-                            .entry((scope, key, *date))
-                            .or_default()
-                            .add(&c);
+                    Err(_) => {
+                        first_error.get_or_insert(poisoned());
                     }
                 }
             }
+            first_error.map_or(Ok(()), Err)
+        })
+    }
+
+    /// Reads one file into the channel; `false` when the writer has gone away.
+    fn convert_file(
+        &self,
+        date: NaiveDate,
+        kind: ExportKind,
+        file: &ExportFile,
+        tx: &BatchSender,
+        bad: &std::sync::atomic::AtomicU64,
+    ) -> Result<bool, Ga4Error> {
+        let expected = date.format("%Y%m%d").to_string();
+        let mut reader = ExportReader::open(&file.path, file.format, self.read_schema.clone())?;
+        let file_name = file
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut rows = 0u64;
+        let mut counts: [BTreeMap<String, KeyCounts>; 3] = Default::default();
+        while let Some(mut chunk) = reader.next_chunk()? {
+            // Every row must belong to the file's day, or replacing the day would drop or
+            // duplicate it.
+            let (batch, lines) =
+                keep_day(&chunk.batch, &chunk.lines, &expected, &mut chunk.rejected)?;
+            if !chunk.rejected.is_empty() {
+                let n = chunk.rejected.len() as u64;
+                let total = bad.fetch_add(n, std::sync::atomic::Ordering::SeqCst) + n;
+                if total > self.max_bad_rows {
+                    let first = &chunk.rejected[0];
+                    return Err(Ga4Error::BadLine {
+                        file: file.path.clone(),
+                        line: first.line,
+                        reason: first.reason.clone(),
+                        count: total,
+                    });
+                }
+                let mut results = self.results.lock().map_err(|_| poisoned())?;
+                results
+                    .rejected
+                    .extend(chunk.rejected.into_iter().map(|r| (file.path.clone(), r)));
+            }
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            for (i, name) in [EVENT_PARAMS, USER_PROPERTIES].iter().enumerate() {
+                if let Some(p) = batch
+                    .column_by_name(name)
+                    .and_then(|a| ParamList::new(a.as_ref()))
+                {
+                    count_keys(&p, &mut counts[i]);
+                }
+            }
+            if let Some(p) = item_params(&batch) {
+                if let Some(list) = ParamList::new(p.as_ref()) {
+                    count_keys(&list, &mut counts[2]);
+                }
+            }
+            rows += batch.num_rows() as u64;
+            let out = self.with_bookkeeping(&batch, &lines, &file_name, kind)?;
+            if tx.blocking_send(Ok(out)).is_err() {
+                return Ok(false);
+            }
         }
-        Ok(())
+        let mut results = self.results.lock().map_err(|_| poisoned())?;
+        results.rows.insert(file.path.clone(), rows);
+        for (scope, map) in [KeyScope::Event, KeyScope::User, KeyScope::Item]
+            .into_iter()
+            .zip(counts)
+        {
+            for (key, c) in map {
+                results
+                    .key_days
+                    .entry((scope, key, date))
+                    .or_default()
+                    .add(&c);
+            }
+        }
+        Ok(true)
     }
 
     fn with_bookkeeping(

@@ -15,7 +15,11 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::json::reader::Decoder;
 use arrow::json::ReaderBuilder;
 use arrow::record_batch::RecordBatch;
-use kura_engine::load::{open_decompressed, FileFormat, RejectedRow, CHUNK_ROWS};
+use kura_engine::load::{open_decompressed, FileFormat, RejectedRow};
+
+/// Events per batch: a GA4 event is 1-2 KB of JSON, so this bounds a chunk's text at a few
+/// tens of MB however big the file.
+pub const CHUNK_ROWS: usize = 16_384;
 use serde_json::Value;
 
 use crate::error::Ga4Error;

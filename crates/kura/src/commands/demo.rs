@@ -15,7 +15,7 @@ pub struct DemoArgs {
     pub dir: Option<PathBuf>,
 }
 
-const QUERIES: [(&str, &str); 3] = [
+const QUERIES: [(&str, &str); 4] = [
     (
         "Revenue by month (delivered orders, JST months)",
         "SELECT DATE_TRUNC(DATE(o.ordered_at, 'Asia/Tokyo'), MONTH) AS month_jst,
@@ -39,6 +39,13 @@ const QUERIES: [(&str, &str); 3] = [
          FROM raw.customers c JOIN raw.orders o ON o.customer_id = c.customer_id
          GROUP BY 1, 2 ORDER BY revenue_jpy DESC LIMIT 8",
     ),
+    (
+        "GA4: sessions by source / medium (flattened export, no hand-written UNNEST)",
+        "SELECT source, medium, count(*) AS sessions, COUNTIF(engaged) AS engaged,
+                sum(purchases) AS purchases, sum(revenue) AS revenue_jpy
+         FROM ga4.sessions
+         GROUP BY 1, 2 ORDER BY sessions DESC LIMIT 6",
+    ),
 ];
 
 pub async fn run(args: DemoArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
@@ -50,6 +57,7 @@ pub async fn run(args: DemoArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
         Project::open(&dir)?
     };
     let wh = Warehouse::open(project)?;
+    kura_ga4::register(&wh);
     println!("== kura demo project in {}\n", dir.display());
     super::init::load_demo(&wh, &globals.principal, globals.quiet).await?;
     for (title, sql) in QUERIES {

@@ -30,6 +30,27 @@ const DEMO_FILES: [(&str, &str); 3] = [
     ("order_items", include_str!("../../demo/order_items.csv")),
 ];
 
+/// The bundled GA4 export (see crates/kura/demo/ga4/README.md): three days, with an intraday
+/// file superseded by its daily file and one deliberately truncated line.
+const DEMO_GA4_FILES: [(&str, &[u8]); 4] = [
+    (
+        "events_20240501.json.gz",
+        include_bytes!("../../demo/ga4/events_20240501.json.gz"),
+    ),
+    (
+        "events_20240502.json.gz",
+        include_bytes!("../../demo/ga4/events_20240502.json.gz"),
+    ),
+    (
+        "events_intraday_20240503.json.gz",
+        include_bytes!("../../demo/ga4/events_intraday_20240503.json.gz"),
+    ),
+    (
+        "events_20240503.json.gz",
+        include_bytes!("../../demo/ga4/events_20240503.json.gz"),
+    ),
+];
+
 pub async fn run(args: InitArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     let dir = match args.dir.or_else(|| globals.project_dir.clone()) {
         Some(d) => d,
@@ -102,6 +123,30 @@ pub async fn load_demo(wh: &Warehouse, principal: &str, quiet: bool) -> anyhow::
         if !quiet {
             eprintln!("Loaded {} rows into raw.{table}", outcome.rows);
         }
+    }
+    let ga4_dir = data_dir.join("ga4");
+    std::fs::create_dir_all(&ga4_dir)?;
+    for (name, content) in DEMO_GA4_FILES {
+        std::fs::write(ga4_dir.join(name), content)?;
+    }
+    let request = kura_ga4::Ga4LoadRequest {
+        paths: vec![ga4_dir],
+        // The demo export has one truncated line, to show where rejected lines go.
+        max_bad_rows: 1,
+        force: false,
+    };
+    let outcome = kura_ga4::load(wh, &request, principal)
+        .await
+        .context("loading the demo GA4 export")?;
+    if !quiet && !outcome.days.is_empty() {
+        eprintln!(
+            "Loaded {} GA4 events ({} days, {} rejected line into raw.ga4_events__rejected) and flattened them into ga4.events ({} parameter columns), ga4.sessions ({} sessions), ga4.items, ga4.pages",
+            outcome.events,
+            outcome.days.len(),
+            outcome.rejected,
+            outcome.new_columns.len(),
+            outcome.sessions
+        );
     }
     Ok(())
 }
