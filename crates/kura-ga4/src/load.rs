@@ -60,6 +60,8 @@ pub struct Ga4LoadRequest {
     pub max_bad_rows: u64,
     /// Load days even when the raw table already holds exactly these files.
     pub force: bool,
+    /// The GA4 property the files come from, recorded in `_kura.ga4_files`.
+    pub property: Option<String>,
 }
 
 /// What happened to one file.
@@ -294,6 +296,8 @@ async fn load_authorized(
             SaveMode::Append
         })
         .with_partition_columns(["event_date"])
+        .with_writer_properties(writer_properties())
+        .with_target_file_size(file_size())
         .with_schema_mode(SchemaMode::Merge)
         .with_commit_properties(CommitProperties::default().with_metadata([(
             "kura.ga4_load".to_string(),
@@ -342,6 +346,7 @@ async fn load_authorized(
                 rows,
                 rejected,
                 principal: principal.to_string(),
+                property: request.property.clone(),
             });
         }
     }
@@ -411,6 +416,22 @@ pub async fn rebuild(wh: &Warehouse, principal: &str) -> Result<Ga4LoadOutcome, 
         elapsed: started.elapsed(),
         ..Ga4LoadOutcome::default()
     })
+}
+
+/// Parquet settings for every GA4 write: a row group and a file are flushed at a fixed size,
+/// so a load's memory follows the number of days written at once, not the size of a day.
+fn writer_properties() -> parquet::file::properties::WriterProperties {
+    parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        .build()
+}
+
+const ROW_GROUP_BYTES: usize = 32 << 20;
+const FILE_BYTES: u64 = 64 << 20;
+
+fn file_size() -> Option<std::num::NonZeroU64> {
+    std::num::NonZeroU64::new(FILE_BYTES)
 }
 
 fn poisoned() -> Ga4Error {
@@ -637,6 +658,8 @@ async fn write_flat(
     let mut builder = delta
         .write(Vec::new())
         .with_input_plan(plan)
+        .with_writer_properties(writer_properties())
+        .with_target_file_size(file_size())
         .with_partition_columns(["event_date"]);
     builder = match (days, existing.is_some()) {
         (Some(days), true) => {

@@ -54,6 +54,7 @@ pub struct FileRecord {
     pub rows: u64,
     pub rejected: u64,
     pub principal: String,
+    pub property: Option<String>,
 }
 
 async fn read_system(wh: &Warehouse, table: &str, sql: &str) -> Result<Vec<RecordBatch>, Ga4Error> {
@@ -163,6 +164,7 @@ pub async fn record_files(
         Field::new("rows", DataType::Int64, false),
         Field::new("rejected_rows", DataType::Int64, false),
         Field::new("principal", DataType::Utf8, false),
+        Field::new("property", DataType::Utf8, true),
         Field::new(
             "loaded_at",
             DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into())),
@@ -194,6 +196,9 @@ pub async fn record_files(
         )),
         Arc::new(StringArray::from_iter_values(
             files.iter().map(|f| f.principal.as_str()),
+        )),
+        Arc::new(StringArray::from(
+            files.iter().map(|f| f.property.clone()).collect::<Vec<_>>(),
         )),
         Arc::new(
             arrow::array::TimestampMicrosecondArray::from(vec![loaded_at.timestamp_micros(); n])

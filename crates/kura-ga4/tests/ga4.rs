@@ -37,6 +37,7 @@ impl TestProject {
             paths: paths.to_vec(),
             max_bad_rows,
             force: false,
+            property: None,
         };
         kura_ga4::load(&self.wh, &request, "alice").await
     }
@@ -259,6 +260,22 @@ async fn demo_export_loads_flattens_and_agrees_with_the_long_table() {
         )
         .await,
         ["70"]
+    );
+    // One row per item, with item_params as columns from the day they appear.
+    assert_eq!(
+        p.rows("SELECT count(*) FROM ga4.items").await,
+        p.rows("SELECT SUM(ARRAY_LENGTH(items)) FROM raw.ga4_events")
+            .await
+    );
+    assert_eq!(
+        p.rows("SELECT event_date, count(param_origin) > 0 FROM ga4.items GROUP BY 1 ORDER BY 1")
+            .await,
+        ["2024-05-01|false", "2024-05-02|true", "2024-05-03|true"]
+    );
+    assert_eq!(
+        p.rows("SELECT count(*) FROM ga4.user_properties").await,
+        p.rows("SELECT SUM(ARRAY_LENGTH(user_properties)) FROM raw.ga4_events")
+            .await
     );
     // Events without ga_session_id are reported and belong to no session.
     assert_eq!(out.events_without_session, 18);

@@ -600,3 +600,76 @@ fn experiment_design_registers_and_analyze_guards_the_end_date() {
         stderr(&regression)
     );
 }
+
+#[test]
+fn ga4_load_schema_and_errors_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("web");
+    let o = Command::new(env!("CARGO_BIN_EXE_kura"))
+        .args(["--as", "alice", "init"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let export = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/ga4");
+    let export = export.to_str().unwrap();
+
+    // The demo export has one truncated line: without --max-bad-rows the load fails with
+    // file, line and the fix, and writes nothing.
+    let o = kura(&dir, "alice", &["ga4", "load", export]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("events_20240502.json.gz:408:"), "{err}");
+    assert!(err.contains("--max-bad-rows"), "{err}");
+
+    let o = kura(
+        &dir,
+        "alice",
+        &["ga4", "load", export, "--max-bad-rows", "1"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("skipped") && err.contains("events_intraday_20240503"),
+        "{err}"
+    );
+    assert!(err.contains("3809 events in 3 day(s)"), "{err}");
+    assert!(err.contains("18 event(s) have no ga_session_id"), "{err}");
+
+    // Analysts query the flat tables.
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM ga4.events",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "n\n3809");
+
+    let o = kura(&dir, "alice", &["ga4", "schema", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let keys: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let keys = keys.as_array().unwrap();
+    let engaged = keys
+        .iter()
+        .find(|k| k["key"] == "session_engaged")
+        .expect("session_engaged listed");
+    assert_eq!(engaged["column_type"], "STRING");
+    assert!(engaged["string_values"].as_u64().unwrap() > 0);
+    assert!(engaged["int_values"].as_u64().unwrap() > 0);
+
+    // A file that is not an export is refused by name.
+    let other = tmp.path().join("orders.csv");
+    std::fs::write(&other, "a\n1\n").unwrap();
+    let o = kura(&dir, "alice", &["ga4", "load", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a GA4 export file name"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -63,11 +63,9 @@ pub async fn run(args: Ga4Args, globals: &Globals) -> anyhow::Result<ExitCode> {
                 paths: a.paths,
                 max_bad_rows: a.max_bad_rows,
                 force: a.force,
+                property: a.property,
             };
             let outcome = kura_ga4::load(&wh, &request, &globals.principal).await?;
-            if let Some(p) = &a.property {
-                eprintln!("property {p}");
-            }
             print_outcome(&outcome, globals.quiet);
         }
         Ga4Command::Rebuild => {

@@ -134,6 +134,7 @@ pub async fn load_demo(wh: &Warehouse, principal: &str, quiet: bool) -> anyhow::
         // The demo export has one truncated line, to show where rejected lines go.
         max_bad_rows: 1,
         force: false,
+        property: Some("demo".into()),
     };
     let outcome = kura_ga4::load(wh, &request, principal)
         .await
