@@ -122,7 +122,7 @@ async fn replace_with_query(wh: &Warehouse, table: &str, sql: &str) -> Result<()
         .await
         .map_err(|source| Ga4Error::Delta {
             table: name.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(())
 }

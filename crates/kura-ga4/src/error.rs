@@ -31,13 +31,13 @@ pub enum Ga4Error {
     NotAnExport { table: String, reason: String },
 
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Engine(Box<EngineError>),
 
     #[error("writing `{table}`: {source}")]
     Delta {
         table: String,
         #[source]
-        source: deltalake::DeltaTableError,
+        source: Box<deltalake::DeltaTableError>,
     },
 
     #[error("{context}: {source}")]
@@ -48,5 +48,17 @@ pub enum Ga4Error {
     },
 
     #[error("query failed: {0}")]
-    Query(#[from] datafusion::error::DataFusionError),
+    Query(Box<datafusion::error::DataFusionError>),
+}
+
+impl From<EngineError> for Ga4Error {
+    fn from(e: EngineError) -> Self {
+        Ga4Error::Engine(Box::new(e))
+    }
+}
+
+impl From<datafusion::error::DataFusionError> for Ga4Error {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        Ga4Error::Query(Box::new(e))
+    }
 }

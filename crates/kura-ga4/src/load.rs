@@ -314,7 +314,7 @@ async fn load_authorized(
         let failure = shared.lock().ok().and_then(|mut r| r.failure.take());
         return Err(failure.unwrap_or(Ga4Error::Delta {
             table: raw_name.to_string(),
-            source,
+            source: Box::new(source),
         }));
     }
     outcome.phases.push(("raw", started.elapsed()));
@@ -554,6 +554,12 @@ pub async fn write_flat_tables(
         v
     };
     let raw = &raw;
+    let source = FlatSource {
+        wh,
+        raw,
+        filter: &filter,
+        days,
+    };
     let (events_cols, params_cols, users_cols, items_cols) = (
         without(&[ITEMS]),
         with(EVENT_PARAMS),
@@ -562,65 +568,57 @@ pub async fn write_flat_tables(
     );
     // One table at a time: writing them at once was no faster on two cores and held four
     // tables' Parquet buffers in memory together.
-    write_flat(
-        wh,
-        raw,
-        "events",
-        &events_cols,
-        &filter,
-        days,
-        events.schema(),
-        move |b| events.flatten(b),
-    )
+    write_flat(&source, "events", &events_cols, events.schema(), move |b| {
+        events.flatten(b)
+    })
     .await?;
     write_flat(
-        wh,
-        raw,
+        &source,
         "event_params",
         &params_cols,
-        &filter,
-        days,
         params.schema(),
         move |b| params.flatten(b),
     )
     .await?;
     write_flat(
-        wh,
-        raw,
+        &source,
         "user_properties",
         &users_cols,
-        &filter,
-        days,
         users.schema(),
         move |b| users.flatten(b),
     )
     .await?;
-    write_flat(
-        wh,
-        raw,
-        "items",
-        &items_cols,
-        &filter,
-        days,
-        items.schema(),
-        move |b| items.flatten(b),
-    )
+    write_flat(&source, "items", &items_cols, items.schema(), move |b| {
+        items.flatten(b)
+    })
     .await?;
     Ok(())
 }
 
 /// Scans the raw table's `columns` for the days in `filter`, maps each batch with `flatten`
 /// and replaces those days of `ga4.<table>` in one commit.
+/// What every flat table is built from: the raw table's schema and the days to rebuild.
+struct FlatSource<'a> {
+    wh: &'a Warehouse,
+    raw: &'a SchemaRef,
+    /// `WHERE event_date IN (...)`, or empty for every day.
+    filter: &'a str,
+    days: Option<&'a [NaiveDate]>,
+}
+
 async fn write_flat(
-    wh: &Warehouse,
-    raw: &SchemaRef,
+    source: &FlatSource<'_>,
     table: &str,
     columns: &[&str],
-    filter: &str,
-    days: Option<&[NaiveDate]>,
     schema: SchemaRef,
     flatten: impl Fn(&RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> + Send + 'static,
 ) -> Result<(), Ga4Error> {
+    let FlatSource {
+        wh,
+        raw,
+        filter,
+        days,
+    } = *source;
     let select = columns
         .iter()
         .map(|c| format!("\"{c}\""))
@@ -679,7 +677,7 @@ async fn write_flat(
     };
     builder.await.map_err(|source| Ga4Error::Delta {
         table: name.to_string(),
-        source,
+        source: Box::new(source),
     })?;
     Ok(())
 }

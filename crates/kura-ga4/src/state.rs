@@ -278,7 +278,7 @@ async fn overwrite_system(wh: &Warehouse, table: &str, batch: RecordBatch) -> Re
         .await
         .map_err(|source| Ga4Error::Delta {
             table: name.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(())
 }

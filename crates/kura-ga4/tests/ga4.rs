@@ -389,12 +389,18 @@ async fn intraday_then_daily_then_reloaded_day() {
         })
         .collect();
     let intraday = p.write_lines("events_intraday_20240601.json", &day[..4]);
-    let out = p.load(&[intraday.clone()], 0).await.expect("intraday");
+    let out = p
+        .load(std::slice::from_ref(&intraday), 0)
+        .await
+        .expect("intraday");
     assert_eq!(out.events, 4);
     assert_eq!(p.rows("SELECT count(*) FROM ga4.events").await, ["4"]);
 
     let daily = p.write_lines("events_20240601.json.gz", &day);
-    let out = p.load(&[daily.clone()], 0).await.expect("daily");
+    let out = p
+        .load(std::slice::from_ref(&daily), 0)
+        .await
+        .expect("daily");
     assert_eq!(
         loaded_rows(&out),
         [("events_20240601.json.gz".to_string(), 10, 0)]
@@ -434,7 +440,10 @@ async fn intraday_then_daily_then_reloaded_day() {
         vec![param("ga_session_id", json!(101))],
     ));
     let daily = p.write_lines("events_20240601.json.gz", &revised);
-    let out = p.load(&[daily.clone()], 0).await.expect("revised daily");
+    let out = p
+        .load(std::slice::from_ref(&daily), 0)
+        .await
+        .expect("revised daily");
     assert_eq!(out.days.len(), 1);
     assert_eq!(p.rows("SELECT count(*) FROM raw.ga4_events").await, ["9"]);
     assert_eq!(
@@ -533,7 +542,10 @@ async fn bad_lines_fail_the_load_with_file_and_line_unless_allowed() {
         format!("{good}\n{{\"event_date\": \"2024\n{other_day}\n"),
     )
     .expect("write");
-    let err = p.load(&[path.clone()], 0).await.expect_err("bad line");
+    let err = p
+        .load(std::slice::from_ref(&path), 0)
+        .await
+        .expect_err("bad line");
     let message = err.to_string();
     assert!(message.contains("events_20240801.json:2:"), "{message}");
     assert!(message.contains("--max-bad-rows"), "{message}");
