@@ -263,7 +263,8 @@ def generate(data: Path, events: int) -> Path:
 
 
 def run_measured(cmd, cwd=None):
-    """Runs cmd; returns (seconds, peak RSS in bytes, stdout). Raises SystemExit on failure."""
+    """Runs cmd; returns (seconds, peak RSS in bytes, stdout and stderr). Raises SystemExit on
+    failure. kura prints its summary on stderr."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         if Path("/usr/bin/time").exists():
             full = ["/usr/bin/time", "-v", "-o", tf.name, *cmd]
@@ -281,7 +282,7 @@ def run_measured(cmd, cwd=None):
             raise SystemExit(f"{' '.join(map(str, cmd[:4]))} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", Path(tf.name).read_text())
         rss = int(m.group(1)) * 1024 if m else 0
-    return secs, rss, r.stdout
+    return secs, rss, r.stdout + r.stderr
 
 
 # ---------------------------------------------------------------------------------------------
