@@ -129,32 +129,14 @@ impl JsonReader {
         if self.done {
             return Ok(None);
         }
-        let mut buf = Vec::with_capacity(4 << 20);
-        let mut starts: Vec<(u64, usize)> = Vec::with_capacity(CHUNK_ROWS);
-        while starts.len() < CHUNK_ROWS {
-            let at = buf.len();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut buf)
+        let lines =
+            kura_engine::load::read_lines(&mut *self.reader, CHUNK_ROWS, &mut self.next_line)
                 .map_err(|source| Ga4Error::Io {
                     path: self.path.clone(),
                     source,
                 })?;
-            if n == 0 {
-                self.done = true;
-                break;
-            }
-            let line_no = self.next_line;
-            self.next_line += 1;
-            if buf[at..].iter().all(u8::is_ascii_whitespace) {
-                buf.truncate(at);
-                continue;
-            }
-            if buf.last() != Some(&b'\n') {
-                buf.push(b'\n');
-            }
-            starts.push((line_no, at));
-        }
+        self.done = lines.at_end;
+        let (buf, starts) = (lines.text, lines.starts);
         if starts.is_empty() {
             return Ok(None);
         }

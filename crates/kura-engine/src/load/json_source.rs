@@ -164,34 +164,16 @@ impl JsonSource {
         if self.done {
             return Ok(None);
         }
-        // Read up to CHUNK_ROWS lines, remembering where each starts for error reports.
-        let mut buf = Vec::with_capacity(1 << 20);
-        let mut starts: Vec<(u64, usize)> = Vec::with_capacity(CHUNK_ROWS);
-        while starts.len() < CHUNK_ROWS {
-            let at = buf.len();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut buf)
-                .map_err(|source| EngineError::Io {
+        let lines =
+            read_lines(&mut *self.reader, CHUNK_ROWS, &mut self.next_line).map_err(|source| {
+                EngineError::Io {
                     path: self.path.clone(),
                     source,
-                })?;
-            if n == 0 {
-                self.done = true;
-                break;
-            }
-            self.bytes_read += n as u64;
-            let line_no = self.next_line;
-            self.next_line += 1;
-            if buf[at..].iter().all(u8::is_ascii_whitespace) {
-                buf.truncate(at);
-                continue;
-            }
-            if buf.last() != Some(&b'\n') {
-                buf.push(b'\n');
-            }
-            starts.push((line_no, at));
-        }
+                }
+            })?;
+        self.bytes_read += lines.bytes_read;
+        self.done = lines.at_end;
+        let (buf, starts) = (lines.text, lines.starts);
         if starts.is_empty() {
             return Ok(None);
         }
@@ -232,6 +214,58 @@ impl JsonSource {
             }
         }
     }
+}
+
+/// Up to `max` non-blank lines of newline-delimited text, each ending in `\n`.
+pub struct Lines {
+    pub text: Vec<u8>,
+    /// Each line's 1-based number in the file and its offset in `text`.
+    pub starts: Vec<(u64, usize)>,
+    /// Bytes consumed from the reader, blank lines included.
+    pub bytes_read: u64,
+    /// The reader is exhausted.
+    pub at_end: bool,
+}
+
+/// Reads up to `max` non-blank lines, numbering them from `next_line` (advanced past every
+/// line read, blank or not) so errors can name the line of the file.
+///
+/// # Errors
+/// The reader's I/O error.
+pub fn read_lines(
+    reader: &mut dyn BufRead,
+    max: usize,
+    next_line: &mut u64,
+) -> std::io::Result<Lines> {
+    let mut text = Vec::with_capacity(1 << 20);
+    let mut starts: Vec<(u64, usize)> = Vec::with_capacity(max.min(1 << 16));
+    let mut bytes_read = 0u64;
+    let mut at_end = false;
+    while starts.len() < max {
+        let at = text.len();
+        let n = reader.read_until(b'\n', &mut text)?;
+        if n == 0 {
+            at_end = true;
+            break;
+        }
+        bytes_read += n as u64;
+        let line_no = *next_line;
+        *next_line += 1;
+        if text[at..].iter().all(u8::is_ascii_whitespace) {
+            text.truncate(at);
+            continue;
+        }
+        if text.last() != Some(&b'\n') {
+            text.push(b'\n');
+        }
+        starts.push((line_no, at));
+    }
+    Ok(Lines {
+        text,
+        starts,
+        bytes_read,
+        at_end,
+    })
 }
 
 fn new_decoder(target: &SchemaRef, path: &Path) -> Result<Decoder, EngineError> {
