@@ -286,7 +286,10 @@ async fn load_authorized(
     };
     let plan = blocking_stream_plan(target.clone(), move |tx| producer.run(&tx))?;
     let days: Vec<NaiveDate> = plans.iter().map(|p| p.date).collect();
-    let raw_table = wh.store().open_or_new(&raw_name).await?;
+    let raw_table = match existing_raw.clone() {
+        Some(t) => t,
+        None => wh.store().open_or_new(&raw_name).await?,
+    };
     let mut builder = raw_table
         .write(Vec::new())
         .with_input_plan(plan)
@@ -652,7 +655,10 @@ async fn write_flat(
     })?;
     let name = TableName::new(DATASET, table)?;
     let existing = wh.store().open(&name).await?;
-    let delta = wh.store().open_or_new(&name).await?;
+    let delta = match existing.clone() {
+        Some(t) => t,
+        None => wh.store().open_or_new(&name).await?,
+    };
     let mut builder = delta
         .write(Vec::new())
         .with_input_plan(plan)

@@ -15,7 +15,7 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::json::reader::Decoder;
 use arrow::json::ReaderBuilder;
 use arrow::record_batch::RecordBatch;
-use kura_engine::load::{open_decompressed, FileFormat, RejectedRow};
+use kura_engine::load::{decode_all, open_decompressed, FileFormat, RejectedRow};
 
 /// Events per batch: a GA4 event is 1-2 KB of JSON, so this bounds a chunk's text at a few
 /// tens of MB however big the file.
@@ -23,6 +23,7 @@ pub const CHUNK_ROWS: usize = 16_384;
 use serde_json::Value;
 
 use crate::error::Ga4Error;
+pub use crate::schema::read_schema;
 use crate::schema::{conform_batch, export_schema, UNKNOWN_FIELDS};
 
 /// Rows read from an export file: the export's columns plus `_unknown_fields`, the line (or
@@ -31,22 +32,6 @@ pub struct RawChunk {
     pub batch: RecordBatch,
     pub lines: Vec<u64>,
     pub rejected: Vec<RejectedRow>,
-}
-
-/// The schema the reader produces: the export's, extra Parquet columns, `_unknown_fields`.
-pub fn read_schema(extra: &[Field]) -> SchemaRef {
-    let mut fields: Vec<Field> = export_schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    fields.extend(extra.iter().cloned());
-    fields.push(Field::new(
-        UNKNOWN_FIELDS,
-        arrow::datatypes::DataType::Utf8,
-        true,
-    ));
-    Arc::new(Schema::new(fields))
 }
 
 /// An open export file.
@@ -235,21 +220,6 @@ fn with_unknown(
         columns,
         &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
     )
-}
-
-fn decode_all(
-    decoder: &mut Decoder,
-    buf: &[u8],
-) -> Result<Option<RecordBatch>, arrow::error::ArrowError> {
-    let mut offset = 0;
-    while offset < buf.len() {
-        let n = decoder.decode(&buf[offset..])?;
-        if n == 0 {
-            break;
-        }
-        offset += n;
-    }
-    decoder.flush()
 }
 
 pub struct ParquetReader {

@@ -52,16 +52,31 @@ pub fn bookkeeping_fields() -> Vec<Field> {
     ]
 }
 
-/// `raw.ga4_events`: the export's columns, extra top-level columns some files bring (Parquet
-/// files written with a newer schema), then the bookkeeping columns.
-pub fn raw_schema(extra: &[Field]) -> SchemaRef {
+/// What the reader produces: the export's columns, extra top-level columns some files bring
+/// (Parquet files written with a newer schema), then `_unknown_fields`.
+pub fn read_schema(extra: &[Field]) -> SchemaRef {
     let mut fields: Vec<Field> = export_schema()
         .fields()
         .iter()
         .map(|f| f.as_ref().clone())
         .collect();
     fields.extend(extra.iter().cloned());
-    fields.extend(bookkeeping_fields());
+    fields.push(Field::new(UNKNOWN_FIELDS, DataType::Utf8, true));
+    Arc::new(Schema::new(fields))
+}
+
+/// `raw.ga4_events`: what the reader produces, then the other bookkeeping columns.
+pub fn raw_schema(extra: &[Field]) -> SchemaRef {
+    let mut fields: Vec<Field> = read_schema(extra)
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.extend(
+        bookkeeping_fields()
+            .into_iter()
+            .filter(|f| f.name() != UNKNOWN_FIELDS),
+    );
     Arc::new(Schema::new(fields))
 }
 

@@ -279,7 +279,11 @@ fn new_decoder(target: &SchemaRef, path: &Path) -> Result<Decoder, EngineError> 
         })
 }
 
-fn decode_all(
+/// Decodes all of `buf` (whole lines) and flushes the decoder.
+///
+/// # Errors
+/// The first value that does not fit the decoder's schema.
+pub fn decode_all(
     decoder: &mut Decoder,
     buf: &[u8],
 ) -> Result<Option<RecordBatch>, arrow::error::ArrowError> {

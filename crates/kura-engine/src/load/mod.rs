@@ -35,7 +35,7 @@ use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 
 pub use bq_schema::{bigquery_type_name, parse_schema, read_schema_file};
-pub use json_source::{read_lines, Lines};
+pub use json_source::{decode_all, read_lines, Lines};
 pub use load_log::{write_rejected, LoadLogEntry};
 pub use source::{
     open_decompressed, storable_schema, Chunk, FileFormat, FileSource, InputFile, RejectedRow,
