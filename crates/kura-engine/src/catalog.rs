@@ -1,60 +1,189 @@
-//! The warehouse as a DataFusion catalog: datasets are schemas, Delta tables are tables.
+//! The warehouse as a DataFusion catalog: datasets are schemas, Delta tables and views are
+//! tables.
 //!
 //! Tables are opened when a query names them, not when the session starts, so a warehouse with
 //! many tables costs nothing until it is used, and a query always sees each table's latest
-//! committed version.
+//! committed version. A view is planned from its GoogleSQL when a query names it, into
+//! DataFusion's [`ViewTable`], so it is always planned against the current upstream schemas.
+//!
+//! An overlay of view definitions can stand in front of the disk: `kura plan` plans a
+//! project's models as if they were deployed, without writing anything.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
+use datafusion::catalog::view::ViewTable;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::LogicalPlan;
 
+use crate::error::EngineError;
 use crate::store::{TableName, TableStore};
+
+/// Hands out a copy of the session's state, for planning views.
+pub(crate) type StateSource = Arc<OnceLock<Box<dyn Fn() -> Option<SessionState> + Send + Sync>>>;
+
+/// View definitions that take precedence over the warehouse's, with their plans once made.
+#[derive(Debug, Default)]
+pub(crate) struct ViewOverlay {
+    sql: BTreeMap<TableName, String>,
+    plans: HashMap<TableName, LogicalPlan>,
+}
+
+/// What the catalog and its schemas share.
+#[derive(Clone)]
+pub(crate) struct CatalogShared {
+    pub store: TableStore,
+    pub state: StateSource,
+    pub overlay: Arc<Mutex<ViewOverlay>>,
+}
+
+impl std::fmt::Debug for CatalogShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogShared")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CatalogShared {
+    /// Replaces the overlay: these views are seen instead of what is on disk.
+    pub fn set_overlay(&self, views: BTreeMap<TableName, String>) {
+        if let Ok(mut overlay) = self.overlay.lock() {
+            *overlay = ViewOverlay {
+                sql: views,
+                plans: HashMap::new(),
+            };
+        }
+    }
+
+    fn overlay_sql(&self, name: &TableName) -> Option<String> {
+        self.overlay.lock().ok()?.sql.get(name).cloned()
+    }
+
+    fn overlay_names(&self, dataset: &str) -> Vec<String> {
+        self.overlay
+            .lock()
+            .map(|o| {
+                o.sql
+                    .keys()
+                    .filter(|n| n.dataset == dataset)
+                    .map(|n| n.table.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Plans a view's GoogleSQL against the session (and so against other views).
+    async fn plan_view(&self, name: &TableName, sql: &str, memo: bool) -> Result<LogicalPlan> {
+        if memo {
+            if let Some(plan) = self
+                .overlay
+                .lock()
+                .ok()
+                .and_then(|o| o.plans.get(name).cloned())
+            {
+                return Ok(plan);
+            }
+        }
+        let view_error = |source: EngineError| {
+            DataFusionError::External(Box::new(EngineError::View {
+                view: name.to_string(),
+                message: source.to_string(),
+            }))
+        };
+        let state = self
+            .state
+            .get()
+            .and_then(|f| f())
+            .ok_or_else(|| DataFusionError::Internal("the session is gone".into()))?;
+        let statement =
+            kura_sql::parse_one(sql).map_err(|source| view_error(EngineError::Sql { source }))?;
+        // Wildcard tables (`events_*`) match tables, as in BigQuery.
+        let store = &self.store;
+        let lister = |dataset: &str| store.tables(dataset);
+        let statement = kura_sql::rewrite_for_datafusion_with_tables(statement, &lister)
+            .map_err(|source| view_error(EngineError::Sql { source }))?;
+        let plan = state
+            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(
+                statement,
+            )))
+            .await?;
+        if memo {
+            if let Ok(mut overlay) = self.overlay.lock() {
+                overlay.plans.insert(name.clone(), plan.clone());
+            }
+        }
+        Ok(plan)
+    }
+}
 
 /// Every dataset of the warehouse.
 #[derive(Debug)]
 pub struct WarehouseCatalog {
-    store: TableStore,
+    shared: CatalogShared,
 }
 
 impl WarehouseCatalog {
-    pub fn new(store: TableStore) -> Self {
-        Self { store }
+    pub(crate) fn new(shared: CatalogShared) -> Self {
+        Self { shared }
     }
 }
 
 impl CatalogProvider for WarehouseCatalog {
     fn schema_names(&self) -> Vec<String> {
-        self.store.datasets()
+        let mut names = self.shared.store.datasets();
+        if let Ok(overlay) = self.shared.overlay.lock() {
+            names.extend(overlay.sql.keys().map(|n| n.dataset.clone()));
+        }
+        names.sort();
+        names.dedup();
+        names
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         Some(Arc::new(DatasetSchema {
-            store: self.store.clone(),
+            shared: self.shared.clone(),
             dataset: name.to_string(),
         }))
     }
 }
 
-/// One dataset: a directory of Delta tables.
+/// One dataset: a directory of Delta tables and views.
 #[derive(Debug)]
 pub struct DatasetSchema {
-    store: TableStore,
+    shared: CatalogShared,
     dataset: String,
 }
 
 #[async_trait]
 impl SchemaProvider for DatasetSchema {
     fn table_names(&self) -> Vec<String> {
-        self.store.tables(&self.dataset)
+        let store = &self.shared.store;
+        let mut names = store.tables(&self.dataset);
+        names.extend(store.views(&self.dataset));
+        names.extend(self.shared.overlay_names(&self.dataset));
+        names.sort();
+        names.dedup();
+        names
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         let Ok(table_name) = TableName::new(&self.dataset, name) else {
             return Ok(None);
         };
+        if let Some(sql) = self.shared.overlay_sql(&table_name) {
+            let plan = self.shared.plan_view(&table_name, &sql, true).await?;
+            return Ok(Some(Arc::new(ViewTable::new(plan, Some(sql)))));
+        }
+        if let Some(sql) = self.shared.store.view_sql(&table_name) {
+            let plan = self.shared.plan_view(&table_name, &sql, false).await?;
+            return Ok(Some(Arc::new(ViewTable::new(plan, Some(sql)))));
+        }
         let Some(table) = self
+            .shared
             .store
             .open(&table_name)
             .await
@@ -67,6 +196,10 @@ impl SchemaProvider for DatasetSchema {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        TableName::new(&self.dataset, name).is_ok_and(|n| self.store.exists(&n))
+        TableName::new(&self.dataset, name).is_ok_and(|n| {
+            self.shared.overlay_sql(&n).is_some()
+                || self.shared.store.exists(&n)
+                || self.shared.store.view_sql(&n).is_some()
+        })
     }
 }

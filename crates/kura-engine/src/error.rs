@@ -37,6 +37,16 @@ pub enum EngineError {
     )]
     AccessDenied(AccessDenied),
 
+    #[error("view `{view}` cannot be planned: {message}")]
+    View { view: String, message: String },
+
+    #[error("`{table}`: {message}")]
+    Materialize {
+        table: String,
+        message: String,
+        hint: &'static str,
+    },
+
     #[error("table `{table}` does not exist")]
     TableNotFound { table: String },
 
@@ -163,6 +173,12 @@ impl EngineError {
                 }
             }
             EngineError::TableNotFound { .. } => "`kura tables` lists what exists".into(),
+            EngineError::View { .. } => {
+                "fix the view's SQL or the tables it reads; `kura plan` shows what a change \
+                 would break"
+                    .into()
+            }
+            EngineError::Materialize { hint, .. } => (*hint).to_string(),
             EngineError::InvalidName { .. } => {
                 "use lowercase letters, digits and underscores, as in `raw.orders`".into()
             }

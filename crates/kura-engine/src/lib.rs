@@ -12,6 +12,7 @@ mod catalog;
 pub mod cost;
 mod error;
 pub mod load;
+mod materialize;
 pub mod project;
 pub mod query_log;
 mod store;
@@ -19,6 +20,7 @@ mod warehouse;
 
 pub use access::{default_principal, Access, AccessDenied, AccessPolicy};
 pub use error::{EngineError, RejectedRowSummary};
+pub use materialize::{SchemaChangePolicy, WriteMode, WriteOutcome, WriteRequest};
 pub use project::{Project, ProjectConfig};
 pub use store::{TableName, TableStore};
 pub use warehouse::{Dialect, DryRun, QueryContext, QueryResult, TableInfo, Warehouse};

@@ -1,4 +1,5 @@
-//! The warehouse on disk: `<root>/<dataset>/<table>`, each table a Delta table.
+//! The warehouse on disk: `<root>/<dataset>/<table>`, each table a Delta table, each view a
+//! directory holding its GoogleSQL in `view.sql`.
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -69,6 +70,9 @@ fn validate_part(part: &str, full: &str) -> Result<(), EngineError> {
     }
 }
 
+/// The file that makes a directory a view.
+pub const VIEW_FILE: &str = "view.sql";
+
 /// Where tables live, and the few operations on them that do not need a query engine.
 #[derive(Debug, Clone)]
 pub struct TableStore {
@@ -103,6 +107,87 @@ impl TableStore {
 
     pub fn exists(&self, name: &TableName) -> bool {
         self.table_dir(name).join("_delta_log").is_dir()
+    }
+
+    /// Views of a dataset, sorted.
+    pub fn views(&self, dataset: &str) -> Vec<String> {
+        sorted_dirs(&self.root.join(dataset))
+            .into_iter()
+            .filter(|t| self.root.join(dataset).join(t).join(VIEW_FILE).is_file())
+            .collect()
+    }
+
+    /// The GoogleSQL of a view, or `None` when `name` is not a view.
+    pub fn view_sql(&self, name: &TableName) -> Option<String> {
+        std::fs::read_to_string(self.table_dir(name).join(VIEW_FILE)).ok()
+    }
+
+    /// Stores a view's SQL, replacing a table or view of the same name. The file is written
+    /// beside and renamed into place, so a reader sees the old or the new definition.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] when the directory cannot be written.
+    pub fn write_view(&self, name: &TableName, sql: &str) -> Result<(), EngineError> {
+        let dir = self.table_dir(name);
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| EngineError::Io { path, source }
+        };
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let tmp = dir.join(".view.sql.tmp");
+        std::fs::write(&tmp, sql).map_err(io(&tmp))?;
+        self.remove_table_files(name)?;
+        let target = dir.join(VIEW_FILE);
+        std::fs::rename(&tmp, &target).map_err(io(&target))
+    }
+
+    /// Removes a view's definition, leaving a Delta table of the same name alone.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] when the file cannot be removed.
+    pub fn remove_view(&self, name: &TableName) -> Result<(), EngineError> {
+        let path = self.table_dir(name).join(VIEW_FILE);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(EngineError::Io { path, source }),
+        }
+    }
+
+    /// Drops a table or view: its whole directory.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] when the directory cannot be removed.
+    pub fn drop_relation(&self, name: &TableName) -> Result<(), EngineError> {
+        let dir = self.table_dir(name);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(EngineError::Io { path: dir, source }),
+        }
+    }
+
+    /// Removes a Delta table's log and data files, keeping the directory.
+    fn remove_table_files(&self, name: &TableName) -> Result<(), EngineError> {
+        let dir = self.table_dir(name);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let file_name = entry.file_name();
+            let keep = file_name == VIEW_FILE || file_name == ".view.sql.tmp";
+            if keep {
+                continue;
+            }
+            let path = entry.path();
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|source| EngineError::Io { path, source })?;
+        }
+        Ok(())
     }
 
     /// Opens a table at its latest version, or `None` when it does not exist.

@@ -18,7 +18,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use deltalake::kernel::transaction::CommitProperties;
 
 use crate::access::{Access, AccessPolicy, SYSTEM_DATASET};
-use crate::catalog::WarehouseCatalog;
+use crate::catalog::{CatalogShared, WarehouseCatalog};
 use crate::error::EngineError;
 use crate::project::Project;
 use crate::query_log::{self, QueryLogEntry, QueryStatus, TableScan};
@@ -94,6 +94,7 @@ pub struct Warehouse {
     policy: AccessPolicy,
     store: TableStore,
     ctx: SessionContext,
+    catalog: CatalogShared,
 }
 
 impl Warehouse {
@@ -123,12 +124,24 @@ impl Warehouse {
             .set_str("datafusion.execution.time_zone", "UTC");
         let ctx = SessionContext::new_with_config(config);
         kura_functions::register_all(&ctx);
-        ctx.register_catalog(CATALOG, Arc::new(WarehouseCatalog::new(store.clone())));
+        let catalog = CatalogShared {
+            store: store.clone(),
+            state: Arc::default(),
+            overlay: Arc::default(),
+        };
+        // Views are planned with the session's own state; a weak reference, because the
+        // session owns the catalog.
+        let weak = ctx.state_weak_ref();
+        let _ = catalog.state.set(Box::new(move || {
+            weak.upgrade().map(|state| state.read().clone())
+        }));
+        ctx.register_catalog(CATALOG, Arc::new(WarehouseCatalog::new(catalog.clone())));
         Ok(Self {
             policy: project.access_policy(),
             project,
             store,
             ctx,
+            catalog,
         })
     }
 
@@ -142,6 +155,26 @@ impl Warehouse {
 
     pub fn policy(&self) -> &AccessPolicy {
         &self.policy
+    }
+
+    /// Makes queries see these view definitions instead of what the warehouse holds, without
+    /// writing anything: how `kura plan` plans a project as if it were deployed. Replaces any
+    /// earlier overlay; an empty map removes it.
+    pub fn set_view_overlay(&self, views: BTreeMap<TableName, String>) {
+        self.catalog.set_overlay(views);
+    }
+
+    /// The output schema of a query, from its plan; nothing is executed or logged.
+    ///
+    /// # Errors
+    /// As [`Warehouse::query`].
+    pub async fn query_schema(
+        &self,
+        sql: &str,
+        ctx: &QueryContext,
+    ) -> Result<SchemaRef, EngineError> {
+        let plan = self.plan_checked(sql, ctx).await?;
+        Ok(Arc::new(plan.schema().as_arrow().clone()))
     }
 
     /// The DataFusion session, for crates that register functions or plan directly.
@@ -400,20 +433,24 @@ impl Warehouse {
             .map_err(unwrap_external)?;
         let mut scans = Vec::new();
         collect_file_scans(physical.as_ref(), &mut scans);
+        Ok((schema, batches, self.scans_per_table(scans)))
+    }
+
+    /// Bytes read per `dataset.table`, from a finished plan's scans.
+    pub(crate) fn scans_per_table(&self, scans: Vec<FileScan>) -> Vec<TableScan> {
         let mut per_table: BTreeMap<String, u64> = BTreeMap::new();
         for scan in scans {
             let table = self.table_of(&scan.paths).unwrap_or_else(|| "?".into());
             *per_table.entry(table).or_default() += scan.bytes_scanned;
         }
-        let tables = per_table
+        per_table
             .into_iter()
             .map(|(table, bytes)| TableScan { table, bytes })
-            .collect();
-        Ok((schema, batches, tables))
+            .collect()
     }
 
     /// Parses, checks the principal's read grants on every named dataset, and plans.
-    async fn plan_checked(
+    pub(crate) async fn plan_checked(
         &self,
         sql: &str,
         ctx: &QueryContext,
@@ -491,14 +528,14 @@ fn unwrap_external(err: DataFusionError) -> EngineError {
 }
 
 /// A Parquet scan in a physical plan: its files, projected columns and bytes read so far.
-struct FileScan {
+pub(crate) struct FileScan {
     paths: Vec<PathBuf>,
     /// The file columns read; `None` for all of them.
     columns: Option<Vec<String>>,
     bytes_scanned: u64,
 }
 
-fn collect_file_scans(plan: &dyn ExecutionPlan, out: &mut Vec<FileScan>) {
+pub(crate) fn collect_file_scans(plan: &dyn ExecutionPlan, out: &mut Vec<FileScan>) {
     if let Some(exec) = plan.downcast_ref::<DataSourceExec>() {
         if let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>() {
             let paths = config

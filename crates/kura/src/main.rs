@@ -53,6 +53,14 @@ enum Command {
     Experiment(commands::experiment::ExperimentArgs),
     /// Load a Google Analytics 4 export and flatten every parameter into columns.
     Ga4(commands::ga4::Ga4Args),
+    /// Build the project's models (views and tables) in dependency order.
+    Run(commands::models::RunArgs),
+    /// Show what applying the project would create, change, rebuild or drop.
+    Plan(commands::models::PlanArgs),
+    /// Apply a plan: build exactly what it lists.
+    Apply(commands::models::ApplyArgs),
+    /// List the project's models in build order.
+    Models(commands::models::ModelsArgs),
 }
 
 /// Exit codes: 0 success, 1 findings (failed checks, lint), 2 could not run.

@@ -94,6 +94,9 @@ pub fn print_error(err: &anyhow::Error) {
         if let Some(e) = cause.downcast_ref::<EngineError>() {
             hint = hint.or_else(|| e.hint());
         }
+        if let Some(e) = cause.downcast_ref::<kura_models::ModelError>() {
+            hint = hint.or_else(|| e.hint());
+        }
     }
     // Library errors often repeat their source in their own message; print each text once.
     let mut shown = err.to_string();

@@ -6,6 +6,7 @@ pub mod experiment;
 pub mod ga4;
 pub mod init;
 pub mod load;
+pub mod models;
 pub mod sql;
 pub mod tables;
 
@@ -51,5 +52,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cost(args) => cost::run(args, &globals).await,
         Command::Experiment(args) => experiment::run(args, &globals).await,
         Command::Ga4(args) => ga4::run(args, &globals).await,
+        Command::Run(args) => models::run_models(args, &globals).await,
+        Command::Plan(args) => models::run_plan(args, &globals).await,
+        Command::Apply(args) => models::run_apply(args, &globals).await,
+        Command::Models(args) => models::run_list(args, &globals).await,
     }
 }

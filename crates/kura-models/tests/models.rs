@@ -1,0 +1,593 @@
+//! Models end to end on the embedded warehouse: order, parallelism, failures, plan/apply,
+//! incremental builds, dev environments and the errors for bad model files.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kura_engine::load::{LoadMode, LoadRequest, NoProgress};
+use kura_engine::{Project, QueryContext, TableName, Warehouse};
+use kura_models::build::{self, BuildOptions, BuildStatus, Environment};
+use kura_models::plan::{self, Action, Impact};
+use kura_models::{ModelError, ModelGraph, ModelProject};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    wh: Warehouse,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = kura_engine::project::config_template("test", "alice");
+    std::fs::write(dir.path().join("kura.toml"), config).expect("write kura.toml");
+    let wh = Warehouse::open(Project::open(dir.path()).expect("open project")).expect("open");
+    Fixture { dir, wh }
+}
+
+fn options(env: &str) -> BuildOptions {
+    BuildOptions {
+        env: Environment(env.into()),
+        principal: "alice".into(),
+        full_refresh: false,
+        threads: 4,
+        command: "test".into(),
+    }
+}
+
+impl Fixture {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn model(&self, name: &str, sql: &str) -> PathBuf {
+        let (dataset, table) = name.split_once('.').expect("dataset.name");
+        let dir = self.root().join("models").join(dataset);
+        std::fs::create_dir_all(&dir).expect("models dir");
+        let path = dir.join(format!("{table}.sql"));
+        std::fs::write(&path, sql).expect("write model");
+        path
+    }
+
+    fn remove_model(&self, name: &str) {
+        let (dataset, table) = name.split_once('.').expect("dataset.name");
+        std::fs::remove_file(
+            self.root()
+                .join("models")
+                .join(dataset)
+                .join(format!("{table}.sql")),
+        )
+        .expect("remove model");
+    }
+
+    async fn load(&self, table: &str, csv: &str, mode: LoadMode) {
+        let path = self.root().join(format!("{}-{}.csv", table, uuid()));
+        std::fs::write(&path, csv).expect("write csv");
+        let mut req = LoadRequest::new(vec![path], TableName::parse(table).expect("name"));
+        req.mode = mode;
+        self.wh
+            .load(&req, "alice", Arc::new(NoProgress))
+            .await
+            .expect("load");
+    }
+
+    fn project(&self) -> Result<(ModelProject, ModelGraph), ModelError> {
+        plan::load_project(&self.wh, self.root())
+    }
+
+    async fn run(&self, selectors: &[&str], full_refresh: bool) -> build::BuildReport {
+        let (project, graph) = self.project().expect("valid project");
+        let selectors: Vec<String> = selectors.iter().map(|s| s.to_string()).collect();
+        let selected = graph.select(&project, &selectors).expect("selection");
+        let mut opts = options("prod");
+        opts.full_refresh = full_refresh;
+        build::build(&self.wh, &project, &graph, &selected, &opts)
+            .await
+            .expect("build")
+    }
+
+    async fn rows(&self, sql: &str) -> Vec<String> {
+        let result = self
+            .wh
+            .query(sql, &QueryContext::new("alice"))
+            .await
+            .unwrap_or_else(|e| panic!("query failed: {e}\n{sql}"));
+        render(&result.batches)
+    }
+
+    async fn plan(&self, env: &str) -> kura_models::Plan {
+        let (project, graph) = self.project().expect("valid project");
+        plan::plan(
+            &self.wh,
+            &project,
+            &graph,
+            &Environment(env.into()),
+            "alice",
+        )
+        .await
+        .expect("plan")
+    }
+
+    async fn apply(
+        &self,
+        saved: Option<&kura_models::Plan>,
+    ) -> Result<(kura_models::Plan, build::BuildReport), ModelError> {
+        let (project, graph) = self.project()?;
+        plan::apply(&self.wh, &project, &graph, saved, &options("prod")).await
+    }
+}
+
+fn uuid() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    )
+}
+
+fn render(batches: &[arrow::record_batch::RecordBatch]) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in batches {
+        let cols: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).expect("cast"))
+            .collect();
+        for r in 0..b.num_rows() {
+            let row: Vec<String> = cols
+                .iter()
+                .map(|c| {
+                    let s = arrow::array::AsArray::as_string::<i32>(c.as_ref());
+                    if arrow::array::Array::is_null(s, r) {
+                        "NULL".to_string()
+                    } else {
+                        s.value(r).to_string()
+                    }
+                })
+                .collect();
+            out.push(row.join("|"));
+        }
+    }
+    out
+}
+
+const ORDERS: &str = "order_id,customer_id,amount,order_date\n1,10,5.0,2024-01-01\n2,10,7.5,2024-01-02\n3,11,2.0,2024-01-03\n";
+const CUSTOMERS: &str = "customer_id,name\n10,Ann\n11,Bo\n";
+
+/// A small project: two staging views, two independent marts, one mart over both.
+async fn shop(f: &Fixture) {
+    f.load("raw.orders", ORDERS, LoadMode::Append).await;
+    f.load("raw.customers", CUSTOMERS, LoadMode::Append).await;
+    f.model(
+        "stg.orders",
+        "SELECT order_id, customer_id, amount, order_date FROM raw.orders",
+    );
+    f.model(
+        "stg.customers",
+        "SELECT customer_id, name FROM raw.customers",
+    );
+    f.model(
+        "marts.revenue_by_day",
+        "/* kura\nmaterialized = \"table\"\ndescription = \"Revenue per day.\"\n*/\nSELECT order_date, SUM(amount) AS revenue FROM stg.orders GROUP BY order_date",
+    );
+    f.model(
+        "marts.customer_names",
+        "/* kura\nmaterialized = \"table\"\n*/\nSELECT customer_id, UPPER(name) AS name FROM stg.customers",
+    );
+    f.model(
+        "marts.customers",
+        "/* kura\nmaterialized = \"table\"\n*/\nSELECT c.customer_id, c.name, COUNT(o.order_id) AS orders\nFROM marts.customer_names AS c LEFT JOIN stg.orders AS o ON o.customer_id = c.customer_id\nGROUP BY c.customer_id, c.name",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn builds_in_dependency_order_in_parallel_and_labels_queries() {
+    let f = fixture();
+    shop(&f).await;
+    let report = f.run(&[], false).await;
+    let order: Vec<&str> = report.results.iter().map(|r| r.model.as_str()).collect();
+    let pos = |m: &str| order.iter().position(|x| *x == m).expect("built");
+    assert!(pos("stg.customers") < pos("marts.customer_names"));
+    assert!(pos("marts.customer_names") < pos("marts.customers"));
+    assert!(pos("stg.orders") < pos("marts.customers"));
+    assert!(
+        report
+            .results
+            .iter()
+            .all(|r| r.status == BuildStatus::Built),
+        "{report:?}"
+    );
+    assert!(
+        report.max_parallel >= 2,
+        "independent models ran one at a time: {report:?}"
+    );
+    assert_eq!(
+        f.rows("SELECT customer_id, name, orders FROM marts.customers ORDER BY customer_id")
+            .await,
+        ["10|ANN|2", "11|BO|1"]
+    );
+    // Views are views, tables are Delta tables.
+    assert!(f
+        .wh
+        .store()
+        .view_sql(&TableName::parse("stg.orders").unwrap())
+        .is_some());
+    assert!(f
+        .wh
+        .store()
+        .exists(&TableName::parse("marts.customers").unwrap()));
+    // Every build is in the query log under its model, with the bytes it read.
+    let logged = f
+        .rows("SELECT l.value, statement_type, bytes_scanned > 0 FROM _kura.query_log, UNNEST(labels) AS l WHERE l.key = 'model' ORDER BY l.value")
+        .await;
+    assert!(
+        logged.contains(&"marts.customers|CREATE TABLE AS|true".to_string()),
+        "{logged:?}"
+    );
+    assert!(
+        logged.contains(&"stg.orders|CREATE VIEW|false".to_string()),
+        "{logged:?}"
+    );
+    // Selection: one model and what is downstream of it.
+    let report = f.run(&["stg.customers+"], false).await;
+    let built: BTreeSet<&str> = report.results.iter().map(|r| r.model.as_str()).collect();
+    assert_eq!(
+        built,
+        BTreeSet::from(["stg.customers", "marts.customer_names", "marts.customers"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_stops_only_its_downstream() {
+    let f = fixture();
+    shop(&f).await;
+    // Planned fine, fails when run: a division by zero on every row.
+    f.model(
+        "marts.customer_names",
+        "/* kura\nmaterialized = \"table\"\n*/\nSELECT customer_id, name, CAST(1 / (customer_id - customer_id) AS INT64) AS boom FROM stg.customers",
+    );
+    let report = f.run(&[], false).await;
+    let status = |m: &str| {
+        report
+            .results
+            .iter()
+            .find(|r| r.model == m)
+            .map(|r| r.status.clone())
+            .expect("listed")
+    };
+    assert!(
+        matches!(status("marts.customer_names"), BuildStatus::Failed(_)),
+        "{report:?}"
+    );
+    assert_eq!(
+        status("marts.customers"),
+        BuildStatus::Skipped {
+            upstream: "marts.customer_names".into()
+        }
+    );
+    assert_eq!(status("marts.revenue_by_day"), BuildStatus::Built);
+    assert_eq!(report.failed(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cycles_and_bad_files_are_reported_with_their_place() {
+    let f = fixture();
+    f.load("raw.orders", ORDERS, LoadMode::Append).await;
+    f.model(
+        "stg.a",
+        "SELECT order_id FROM raw.orders\nUNION ALL\nSELECT order_id FROM stg.b",
+    );
+    f.model("stg.b", "SELECT order_id\nFROM   stg.a");
+    let err = f.project().unwrap_err().to_string();
+    // Data flows b -> a -> b; the reference that closes the loop is a's read of b.
+    assert!(err.contains("models/stg/a.sql:3:22: models depend on each other in a cycle: stg.b -> stg.a -> stg.b"), "{err}");
+
+    let f = fixture();
+    f.load("raw.orders", ORDERS, LoadMode::Append).await;
+    f.model("stg.ddl", "CREATE TABLE stg.x AS SELECT 1 AS a");
+    f.model("stg.two", "SELECT 1 AS a;\nSELECT 2 AS a");
+    f.model(
+        "stg.header",
+        "/* kura\nmaterialised = \"table\"\n*/\nSELECT 1 AS a",
+    );
+    f.model(
+        "stg.missing",
+        "SELECT *\nFROM raw.orders JOIN raw.ordres USING (order_id)",
+    );
+    f.model("stg.parse", "SELECT order_id FROM raw.orders WHERE");
+    let err = f.project().unwrap_err();
+    let ModelError::Invalid(problems) = &err else {
+        panic!("expected a list of problems, got {err}");
+    };
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    let find = |needle: &str| {
+        text.iter()
+            .find(|t| t.contains(needle))
+            .unwrap_or_else(|| panic!("no problem mentions {needle}: {text:#?}"))
+            .clone()
+    };
+    assert!(find("ddl.sql")
+        .starts_with("models/stg/ddl.sql:1:1: a model is one SELECT, but this is `CREATE TABLE"));
+    assert!(find("two.sql").starts_with(
+        "models/stg/two.sql:2:1: a model is one SELECT, but this file holds 2 statements"
+    ));
+    let header = find("header.sql");
+    assert!(
+        header.starts_with(
+            "models/stg/header.sql:2:1: invalid model header: unknown field `materialised`"
+        ),
+        "{header}"
+    );
+    assert!(header.contains("did you mean `materialized`?"), "{header}");
+    assert!(find("parse.sql").starts_with("models/stg/parse.sql:1:"));
+    // Unknown tables are found once the files parse.
+    for bad in ["ddl", "two", "header", "parse"] {
+        f.remove_model(&format!("stg.{bad}"));
+    }
+    let err = f.project().unwrap_err().to_string();
+    assert!(err.contains("models/stg/missing.sql:2:22: `stg.missing` reads `raw.ordres`, which is neither a model nor a table in the warehouse"), "{err}");
+    // Nothing was built or recorded.
+    assert!(!f
+        .wh
+        .store()
+        .exists(&TableName::parse("_kura.models").unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_classifies_changes_and_apply_does_exactly_the_plan() {
+    let f = fixture();
+    shop(&f).await;
+    let first = f.plan("prod").await;
+    assert_eq!(first.changes.len(), 5);
+    assert!(first.changes.iter().all(|c| c.action == Action::Create));
+    // Tables report what building them scans; views scan nothing.
+    let revenue = first
+        .changes
+        .iter()
+        .find(|c| c.model == "marts.revenue_by_day")
+        .unwrap();
+    assert!(revenue.bytes.unwrap_or(0) > 0, "{revenue:?}");
+    assert!(first
+        .changes
+        .iter()
+        .find(|c| c.model == "stg.orders")
+        .unwrap()
+        .bytes
+        .is_none());
+    let (applied, report) = f.apply(Some(&first)).await.expect("apply");
+    assert_eq!(applied, first);
+    assert_eq!(report.results.len(), 5);
+    assert!(f.plan("prod").await.is_empty());
+
+    // Non-breaking: a column added to a view; a table downstream is rebuilt.
+    f.model("stg.orders", "SELECT order_id, customer_id, amount, order_date, amount * 2 AS double_amount FROM raw.orders");
+    let plan = f.plan("prod").await;
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.model == "stg.orders")
+        .unwrap();
+    assert_eq!(
+        (change.action, change.impact),
+        (Action::Change, Some(Impact::NonBreaking))
+    );
+    assert!(
+        change
+            .reasons
+            .iter()
+            .any(|r| r == "column `double_amount` FLOAT64 added"),
+        "{change:?}"
+    );
+    let rebuilt: BTreeSet<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Rebuild)
+        .map(|c| c.model.as_str())
+        .collect();
+    assert_eq!(
+        rebuilt,
+        BTreeSet::from(["marts.customers", "marts.revenue_by_day"])
+    );
+    assert!(!plan.has_breaking());
+    let markdown = plan::render_markdown(&plan);
+    assert!(
+        markdown.contains("| change | `stg.orders` | view | non-breaking |"),
+        "{markdown}"
+    );
+
+    // A stale plan is refused: the project changed after it was made.
+    f.model("stg.orders", "SELECT order_id, customer_id, CAST(amount AS STRING) AS amount, order_date FROM raw.orders");
+    let err = f.apply(Some(&plan)).await.unwrap_err();
+    assert!(matches!(err, ModelError::StalePlan { .. }), "{err}");
+    // The plan says which downstream model the retyped column would break.
+    let plan = f.plan("prod").await;
+    let revenue = plan
+        .changes
+        .iter()
+        .find(|c| c.model == "marts.revenue_by_day")
+        .expect("listed");
+    assert_eq!(revenue.impact, Some(Impact::Breaking));
+    assert!(
+        revenue
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("will fail to build:") && r.contains("sum")),
+        "{revenue:?}"
+    );
+
+    // Breaking: a column retyped, one removed; and a dropped model.
+    f.model("stg.customers", "SELECT customer_id FROM raw.customers");
+    f.model(
+        "marts.customer_names",
+        "/* kura\nmaterialized = \"table\"\n*/\nSELECT customer_id, 'x' AS name FROM stg.customers",
+    );
+    f.remove_model("marts.revenue_by_day");
+    let plan = f.plan("prod").await;
+    let get = |m: &str| {
+        plan.changes
+            .iter()
+            .find(|c| c.model == m)
+            .unwrap_or_else(|| panic!("{m} not in {plan:?}"))
+    };
+    assert_eq!(get("stg.orders").impact, Some(Impact::Breaking));
+    assert!(
+        get("stg.orders")
+            .reasons
+            .iter()
+            .any(|r| r == "column `amount` FLOAT64 -> STRING"),
+        "{plan:?}"
+    );
+    assert!(get("stg.customers")
+        .reasons
+        .iter()
+        .any(|r| r == "column `name` removed"));
+    assert_eq!(get("marts.revenue_by_day").action, Action::Drop);
+    assert!(plan.has_breaking());
+    let (_, report) = f.apply(Some(&plan)).await.expect("apply");
+    assert_eq!(report.failed(), 0, "{report:?}");
+    assert!(!f
+        .wh
+        .store()
+        .exists(&TableName::parse("marts.revenue_by_day").unwrap()));
+    assert!(f.plan("prod").await.is_empty());
+    // Applying the same plan again is stale: the state moved on.
+    assert!(matches!(
+        f.apply(Some(&plan)).await.unwrap_err(),
+        ModelError::StalePlan { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn incremental_by_partition_rebuilds_the_lookback_window_with_late_data() {
+    let f = fixture();
+    f.load(
+        "raw.events",
+        "event_id,event_date,value\n1,2024-01-01,1\n2,2024-01-02,1\n3,2024-01-03,1\n4,2024-01-04,1\n5,2024-01-05,1\n",
+        LoadMode::Append,
+    )
+    .await;
+    f.model(
+        "marts.daily",
+        "/* kura\nmaterialized = \"incremental\"\npartition_by = \"event_date\"\nlookback_days = 2\n*/\nSELECT event_date, COUNT(*) AS events, SUM(value) AS value FROM raw.events GROUP BY event_date",
+    );
+    let report = f.run(&[], false).await;
+    assert_eq!(report.results[0].window_start, None);
+    assert_eq!(report.results[0].rows, Some(5));
+    // Late rows for 01-04 (inside the window) and 01-01 (outside), and a new day.
+    f.load(
+        "raw.events",
+        "event_id,event_date,value\n6,2024-01-04,10\n7,2024-01-01,10\n8,2024-01-06,1\n",
+        LoadMode::Append,
+    )
+    .await;
+    let report = f.run(&[], false).await;
+    let r = &report.results[0];
+    assert_eq!(r.status, BuildStatus::Built, "{r:?}");
+    assert_eq!(r.window_start.as_deref(), Some("2024-01-03"));
+    assert_eq!(r.rows, Some(4), "days 03..06 rebuilt");
+    assert_eq!(
+        f.rows("SELECT CAST(event_date AS STRING) AS d, events, value FROM marts.daily ORDER BY d")
+            .await,
+        [
+            "2024-01-01|1|1", // outside the window: the late row waits for a full refresh
+            "2024-01-02|1|1",
+            "2024-01-03|1|1",
+            "2024-01-04|2|11",
+            "2024-01-05|1|1",
+            "2024-01-06|1|1",
+        ]
+    );
+    let report = f.run(&[], true).await;
+    assert_eq!(report.results[0].rows, Some(6));
+    assert_eq!(
+        f.rows("SELECT value FROM marts.daily WHERE event_date = DATE '2024-01-01'")
+            .await,
+        ["11"]
+    );
+
+    // A new column is refused by default, added when the header says so.
+    f.model(
+        "marts.daily",
+        "/* kura\nmaterialized = \"incremental\"\npartition_by = \"event_date\"\nlookback_days = 2\n*/\nSELECT event_date, COUNT(*) AS events, SUM(value) AS value, MAX(event_id) AS last_id FROM raw.events GROUP BY event_date",
+    );
+    let report = f.run(&[], false).await;
+    let BuildStatus::Failed(e) = &report.results[0].status else {
+        panic!("expected a refusal: {report:?}");
+    };
+    assert!(e.contains("new column `last_id`"), "{e}");
+    assert!(e.contains("--full-refresh"), "{e}");
+    f.model(
+        "marts.daily",
+        "/* kura\nmaterialized = \"incremental\"\npartition_by = \"event_date\"\nlookback_days = 2\non_schema_change = \"add_columns\"\n*/\nSELECT event_date, COUNT(*) AS events, SUM(value) AS value, MAX(event_id) AS last_id FROM raw.events GROUP BY event_date",
+    );
+    let report = f.run(&[], false).await;
+    assert_eq!(report.results[0].added_columns, ["last_id"], "{report:?}");
+    assert_eq!(
+        f.rows("SELECT CAST(event_date AS STRING) AS d, last_id FROM marts.daily WHERE event_date IN (DATE '2024-01-01', DATE '2024-01-06') ORDER BY 1").await,
+        ["2024-01-01|NULL", "2024-01-06|8"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn incremental_by_key_merges() {
+    let f = fixture();
+    f.load(
+        "raw.customers",
+        "customer_id,name,tier\n1,Ann,free\n2,Bo,free\n",
+        LoadMode::Append,
+    )
+    .await;
+    f.model(
+        "marts.customers",
+        "/* kura\nmaterialized = \"incremental\"\nunique_key = \"customer_id\"\n*/\nSELECT customer_id, name, tier FROM raw.customers",
+    );
+    f.run(&[], false).await;
+    // The source changes: Bo upgrades, Cy arrives, Ann is deleted upstream (a merge keeps her).
+    f.load(
+        "raw.customers",
+        "customer_id,name,tier\n2,Bo,pro\n3,Cy,free\n",
+        LoadMode::Replace,
+    )
+    .await;
+    let report = f.run(&[], false).await;
+    assert_eq!(report.results[0].status, BuildStatus::Built, "{report:?}");
+    assert_eq!(report.results[0].rows, Some(2));
+    assert_eq!(
+        f.rows("SELECT customer_id, name, tier FROM marts.customers ORDER BY customer_id")
+            .await,
+        ["1|Ann|free", "2|Bo|pro", "3|Cy|free"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_environment_builds_changed_models_beside_prod() {
+    let f = fixture();
+    shop(&f).await;
+    f.apply(None).await.expect("apply prod");
+    f.model("marts.customer_names", "/* kura\nmaterialized = \"table\"\n*/\nSELECT customer_id, LOWER(name) AS name FROM stg.customers");
+    let plan = f.plan("dev").await;
+    let targets: BTreeSet<&str> = plan.changes.iter().map(|c| c.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        BTreeSet::from(["marts__dev.customer_names", "marts__dev.customers"])
+    );
+    let (project, graph) = f.project().unwrap();
+    let (_, report) = plan::apply(&f.wh, &project, &graph, Some(&plan), &options("dev"))
+        .await
+        .expect("apply dev");
+    assert_eq!(report.failed(), 0, "{report:?}");
+    // Dev reads its own changed upstream, prod is untouched.
+    assert_eq!(
+        f.rows("SELECT name FROM marts__dev.customers ORDER BY customer_id")
+            .await,
+        ["ann", "bo"]
+    );
+    assert_eq!(
+        f.rows("SELECT name FROM marts.customers ORDER BY customer_id")
+            .await,
+        ["ANN", "BO"]
+    );
+    // The unchanged staging view is read from prod, not copied.
+    assert!(!f.wh.store().datasets().contains(&"stg__dev".to_string()));
+}

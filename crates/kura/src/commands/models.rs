@@ -1,0 +1,207 @@
+//! `kura run`, `kura plan`, `kura apply` and `kura models`: the project's SQL models.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kura_models::plan::{self, human_bytes};
+use kura_models::{BuildOptions, BuildReport, BuildStatus, Environment, Plan};
+
+use super::Globals;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Models to build: a name (orders, marts.orders), a dataset (marts.*), a tag
+    /// (tag:finance); +name adds everything upstream, name+ everything downstream.
+    #[arg(long, short, value_name = "SELECTOR")]
+    pub select: Vec<String>,
+    /// Rebuild incremental models from scratch.
+    #[arg(long)]
+    pub full_refresh: bool,
+    /// Build into `<dataset>__<env>` instead of prod (e.g. --env dev).
+    #[arg(long, default_value = "prod")]
+    pub env: String,
+    /// Models built at the same time, at most.
+    #[arg(long, default_value_t = 4)]
+    pub threads: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Plan for prod, or for a development environment built into `<dataset>__<env>`.
+    #[arg(long, default_value = "prod")]
+    pub env: String,
+    /// text for a terminal, markdown for a pull-request comment, json for tools.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
+    /// Also save the plan here, for `kura apply FILE`.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `kura plan --out`: applied only if the project and the warehouse are
+    /// still as it was made from. Without it, the current plan is applied.
+    pub plan: Option<PathBuf>,
+    #[arg(long, default_value = "prod")]
+    pub env: String,
+    #[arg(long, default_value_t = 4)]
+    pub threads: usize,
+}
+
+fn environment(name: &str) -> anyhow::Result<Environment> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        anyhow::bail!("invalid --env `{name}`: use lowercase letters, digits and underscores");
+    }
+    Ok(Environment(name.to_string()))
+}
+
+pub async fn run_models(args: RunArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let wh = globals.open_warehouse()?;
+    let (project, graph) = kura_models::plan::load_project(&wh, wh.project().root())?;
+    let selected = graph.select(&project, &args.select)?;
+    let options = BuildOptions {
+        env: environment(&args.env)?,
+        principal: globals.principal.clone(),
+        full_refresh: args.full_refresh,
+        threads: args.threads,
+        command: "run".into(),
+    };
+    let report = kura_models::build::build(&wh, &project, &graph, &selected, &options).await?;
+    print_report(&report, globals.quiet);
+    Ok(if report.failed() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub async fn run_plan(args: PlanArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let wh = globals.open_warehouse()?;
+    let (project, graph) = plan::load_project(&wh, wh.project().root())?;
+    let env = environment(&args.env)?;
+    let plan = plan::plan(&wh, &project, &graph, &env, &globals.principal).await?;
+    match args.format {
+        PlanFormat::Text => print!("{}", plan::render_text(&plan)),
+        PlanFormat::Markdown => print!("{}", plan::render_markdown(&plan)),
+        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+    }
+    if let Some(path) = &args.out {
+        std::fs::write(path, serde_json::to_string_pretty(&plan)?)?;
+        if !globals.quiet {
+            eprintln!(
+                "saved the plan to {}; apply it with `kura apply {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn run_apply(args: ApplyArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let wh = globals.open_warehouse()?;
+    let (project, graph) = plan::load_project(&wh, wh.project().root())?;
+    let saved = args.plan.as_deref().map(Plan::read).transpose()?;
+    let options = BuildOptions {
+        env: environment(&args.env)?,
+        principal: globals.principal.clone(),
+        full_refresh: false,
+        threads: args.threads,
+        command: "apply".into(),
+    };
+    let (plan, report) = plan::apply(&wh, &project, &graph, saved.as_ref(), &options).await?;
+    if !globals.quiet {
+        eprint!("{}", plan::render_text(&plan));
+    }
+    print_report(&report, globals.quiet);
+    Ok(if report.failed() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ModelsArgs {
+    #[arg(long, short, value_name = "SELECTOR")]
+    pub select: Vec<String>,
+}
+
+/// `kura models`: the project's models in build order, with what they read.
+pub async fn run_list(args: ModelsArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let wh = globals.open_warehouse()?;
+    let (project, graph) = plan::load_project(&wh, wh.project().root())?;
+    let selected = graph.select(&project, &args.select)?;
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY);
+    table.set_header(vec!["model", "materialized", "reads", "owner", "tags"]);
+    for &i in graph.order.iter().filter(|i| selected.contains(i)) {
+        let m = &project.models[i];
+        let reads: Vec<String> = m.reads.iter().map(|r| r.table.to_string()).collect();
+        table.add_row(vec![
+            m.name.to_string(),
+            m.header.materialized.as_str().to_string(),
+            reads.join(", "),
+            m.header.owner.clone().unwrap_or_default(),
+            m.header.tags.join(", "),
+        ]);
+    }
+    println!("{table}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(report: &BuildReport, quiet: bool) {
+    for r in &report.results {
+        let detail = match &r.status {
+            BuildStatus::Built => {
+                let mut parts = vec![r.materialized.as_str().to_string()];
+                if let Some(rows) = r.rows {
+                    parts.push(format!("{rows} rows"));
+                }
+                if r.bytes_scanned > 0 {
+                    parts.push(format!("scanned {}", human_bytes(r.bytes_scanned)));
+                }
+                if let Some(w) = &r.window_start {
+                    parts.push(format!("rebuilt from {w}"));
+                }
+                if !r.added_columns.is_empty() {
+                    parts.push(format!("added columns {}", r.added_columns.join(", ")));
+                }
+                format!(
+                    "ok      {} ({}) in {:.2}s",
+                    r.target,
+                    parts.join(", "),
+                    r.elapsed.as_secs_f64()
+                )
+            }
+            BuildStatus::Failed(e) => format!("FAILED  {}: {e}", r.target),
+            BuildStatus::Skipped { upstream } => {
+                format!("skipped {} (upstream {upstream} did not build)", r.target)
+            }
+        };
+        println!("{detail}");
+    }
+    if !quiet {
+        let count =
+            |f: fn(&BuildStatus) -> bool| report.results.iter().filter(|r| f(&r.status)).count();
+        eprintln!(
+            "{} built, {} failed, {} skipped (run {})",
+            count(|s| *s == BuildStatus::Built),
+            count(|s| matches!(s, BuildStatus::Failed(_))),
+            count(|s| matches!(s, BuildStatus::Skipped { .. })),
+            report.run_id
+        );
+    }
+}
