@@ -31,6 +31,9 @@ pub struct ProjectConfig {
     pub access: AccessSection,
     #[serde(default)]
     pub storage: StorageSection,
+    /// `kura lint` settings; read by kura-models (see kura-lint's `LintConfig`).
+    #[serde(default)]
+    pub lint: toml::Table,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,9 +9,11 @@
 //!   breaking or not; [`plan::apply`] runs exactly that plan.
 
 pub mod build;
+pub mod docs;
 mod error;
 pub mod graph;
 pub mod header;
+pub mod lint;
 pub mod plan;
 pub mod project;
 pub mod state;

@@ -591,3 +591,117 @@ async fn dev_environment_builds_changed_models_beside_prod() {
     // The unchanged staging view is read from prod, not copied.
     assert!(!f.wh.store().datasets().contains(&"stg__dev".to_string()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lint_reports_each_convention_with_its_code_and_place() {
+    let f = fixture();
+    f.load(
+        "raw.orders",
+        "order_id,ordered_at\n1,2024-01-01T00:00:00Z\n",
+        LoadMode::Append,
+    )
+    .await;
+    // Clean: staging reads raw; the mart names its columns and has description and owner.
+    f.model("stg.orders", "SELECT order_id, ordered_at, DATETIME(ordered_at, 'Asia/Tokyo') AS ordered_at_local FROM raw.orders");
+    f.model(
+        "marts.orders",
+        "/* kura\ndescription = \"Orders.\"\nowner = \"data\"\n*/\nSELECT order_id, ordered_at_local FROM stg.orders",
+    );
+    let config = kura_models::lint::config(&f.wh).expect("config");
+    let (project, _) = f.project().unwrap();
+    let clean = kura_models::lint::lint(&f.wh, &project, &config, "alice")
+        .await
+        .expect("lint");
+    assert!(clean.is_empty(), "{clean:#?}");
+
+    // Each rule broken once.
+    f.model(
+        "marts.raw_reader",
+        "/* kura\ndescription = \"x\"\nowner = \"data\"\n*/\nSELECT order_id AS OrderId,\n       DATETIME(ordered_at) AS ordered_at_dt,\n       TIMESTAMP_ADD(ordered_at, INTERVAL 9 HOUR) AS ordered_at_jst\nFROM raw.orders",
+    );
+    f.model(
+        "marts.star",
+        "/* kura\nmaterialized = \"table\"\n*/\nSELECT * FROM stg.orders",
+    );
+    f.run(&["marts.star"], false).await;
+    f.run(&["marts.star"], false).await;
+    let (project, _) = f.project().unwrap();
+    let findings = kura_models::lint::lint(&f.wh, &project, &config, "alice")
+        .await
+        .expect("lint");
+    let got: BTreeSet<String> = findings
+        .iter()
+        .map(|d| format!("{}:{}:{} {}", d.path.display(), d.line, d.column, d.code))
+        .collect();
+    for expected in [
+        "models/marts/raw_reader.sql:8:6 K101",
+        "models/marts/raw_reader.sql:5:8 K301",
+        "models/marts/raw_reader.sql:6:8 K202",
+        "models/marts/raw_reader.sql:7:8 K201",
+        "models/marts/star.sql:4:8 K302",
+    ] {
+        assert!(got.contains(expected), "missing {expected} in {got:#?}");
+    }
+    let codes: BTreeSet<&str> = findings.iter().map(|d| d.code).collect();
+    // The star mart has no description or owner, and is rebuilt twice but never read.
+    for code in ["K401", "K402", "K501"] {
+        assert!(codes.contains(code), "missing {code} in {findings:#?}");
+    }
+    // Reading it turns K501 off.
+    for _ in 0..3 {
+        f.rows("SELECT COUNT(*) FROM marts.star").await;
+    }
+    let findings = kura_models::lint::lint(&f.wh, &project, &config, "alice")
+        .await
+        .expect("lint");
+    assert!(!findings.iter().any(|d| d.code == "K501"), "{findings:#?}");
+    // A per-model ignore silences a rule for that model only.
+    f.model(
+        "marts.star",
+        "/* kura\nmaterialized = \"table\"\nlint_ignore = [\"K302\"]\n*/\nSELECT * FROM stg.orders",
+    );
+    let (project, _) = f.project().unwrap();
+    let findings = kura_models::lint::lint(&f.wh, &project, &config, "alice")
+        .await
+        .expect("lint");
+    assert!(!findings.iter().any(|d| d.code == "K302"), "{findings:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn docs_site_lists_every_model_with_columns_and_lineage() {
+    let f = fixture();
+    shop(&f).await;
+    let (project, _) = f.project().unwrap();
+    let out = f.root().join("site");
+    let summary = kura_models::docs::write(&f.wh, &project, &out, "alice")
+        .await
+        .expect("docs");
+    assert_eq!(summary.pages, 1 + 5 + 2);
+    let site: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("site.json")).expect("site.json"))
+            .expect("json");
+    let customers = site["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "marts.customers")
+        .expect("model");
+    assert_eq!(
+        customers["depends_on"],
+        serde_json::json!(["marts.customer_names", "stg.orders"])
+    );
+    let columns: Vec<&str> = customers["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["customer_id", "name", "orders"]);
+    let sources: Vec<&str> = site["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["raw.customers", "raw.orders"]);
+}

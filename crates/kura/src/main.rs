@@ -61,6 +61,10 @@ enum Command {
     Apply(commands::models::ApplyArgs),
     /// List the project's models in build order.
     Models(commands::models::ModelsArgs),
+    /// Check the models against the project's conventions (stable rule codes, like ruff's).
+    Lint(commands::models::LintArgs),
+    /// Write a static documentation site of the models, with their lineage graph.
+    Docs(commands::models::DocsArgs),
 }
 
 /// Exit codes: 0 success, 1 findings (failed checks, lint), 2 could not run.

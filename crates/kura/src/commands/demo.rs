@@ -17,12 +17,12 @@ pub struct DemoArgs {
 
 const QUERIES: [(&str, &str); 4] = [
     (
-        "Revenue by month (delivered orders, JST months)",
-        "SELECT DATE_TRUNC(DATE(o.ordered_at, 'Asia/Tokyo'), MONTH) AS month_jst,
+        "Revenue by month (completed orders, JST months; from the marts.orders model)",
+        "SELECT DATE_TRUNC(order_date, MONTH) AS month_jst,
                 count(*) AS orders,
-                sum(o.total_jpy) AS revenue_jpy
-         FROM raw.orders o
-         WHERE o.status = 'delivered'
+                sum(total_jpy) AS revenue_jpy
+         FROM marts.orders
+         WHERE is_completed
          GROUP BY 1 ORDER BY 1",
     ),
     (
@@ -60,6 +60,21 @@ pub async fn run(args: DemoArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
     kura_ga4::register(&wh);
     println!("== kura demo project in {}\n", dir.display());
     super::init::load_demo(&wh, &globals.principal, globals.quiet).await?;
+    println!("-- kura run (the project's models: staging views, then marts)");
+    let (project, graph) = kura_models::plan::load_project(&wh, wh.project().root())?;
+    let selected = graph.select(&project, &[])?;
+    let options = kura_models::BuildOptions {
+        env: kura_models::Environment::prod(),
+        principal: globals.principal.clone(),
+        full_refresh: false,
+        threads: 4,
+        command: "demo".into(),
+    };
+    let report = kura_models::build::build(&wh, &project, &graph, &selected, &options).await?;
+    super::models::print_report(&report, true);
+    if report.failed() > 0 {
+        anyhow::bail!("{} demo models failed to build", report.failed());
+    }
     for (title, sql) in QUERIES {
         println!("\n-- {title}");
         let ctx = QueryContext::new(globals.principal.clone()).with_label("source", "demo");

@@ -108,8 +108,48 @@ pub fn create_project(dir: &Path, name: Option<&str>, engineer: &str) -> anyhow:
     Ok(Project::open(dir)?)
 }
 
+/// The demo project's models: staging views over raw, marts built from them.
+const DEMO_MODELS: [(&str, &str); 5] = [
+    (
+        "stg/orders.sql",
+        include_str!("../../demo/models/stg/orders.sql"),
+    ),
+    (
+        "stg/customers.sql",
+        include_str!("../../demo/models/stg/customers.sql"),
+    ),
+    (
+        "stg/order_items.sql",
+        include_str!("../../demo/models/stg/order_items.sql"),
+    ),
+    (
+        "marts/orders.sql",
+        include_str!("../../demo/models/marts/orders.sql"),
+    ),
+    (
+        "marts/customers.sql",
+        include_str!("../../demo/models/marts/customers.sql"),
+    ),
+];
+
+/// Writes the demo models under `models/`, keeping any the user has edited.
+pub fn write_demo_models(root: &Path) -> anyhow::Result<()> {
+    for (path, content) in DEMO_MODELS {
+        let path = root.join("models").join(path);
+        if path.exists() {
+            continue;
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, content)?;
+    }
+    Ok(())
+}
+
 /// Writes the bundled CSVs under `data/demo/` and loads them into `raw`.
 pub async fn load_demo(wh: &Warehouse, principal: &str, quiet: bool) -> anyhow::Result<()> {
+    write_demo_models(wh.project().root())?;
     let data_dir = wh.project().root().join("data").join("demo");
     std::fs::create_dir_all(&data_dir)?;
     for (table, content) in DEMO_FILES {

@@ -56,5 +56,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => models::run_plan(args, &globals).await,
         Command::Apply(args) => models::run_apply(args, &globals).await,
         Command::Models(args) => models::run_list(args, &globals).await,
+        Command::Lint(args) => models::run_lint(args, &globals).await,
+        Command::Docs(args) => models::run_docs(args, &globals).await,
     }
 }

@@ -162,7 +162,7 @@ pub async fn run_list(args: ModelsArgs, globals: &Globals) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(report: &BuildReport, quiet: bool) {
+pub fn print_report(report: &BuildReport, quiet: bool) {
     for r in &report.results {
         let detail = match &r.status {
             BuildStatus::Built => {
@@ -204,4 +204,95 @@ fn print_report(report: &BuildReport, quiet: bool) {
             report.run_id
         );
     }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    /// Explain a rule (e.g. K201) instead of linting.
+    #[arg(long, value_name = "CODE")]
+    pub explain: Option<String>,
+    /// List every rule with its code, severity and why.
+    #[arg(long)]
+    pub rules: bool,
+}
+
+/// `kura lint`: exit 1 when any error-severity finding remains, so CI can gate on it.
+pub async fn run_lint(args: LintArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    if args.rules {
+        for r in kura_lint::rules() {
+            println!(
+                "{} {:<32} {:<5} {}",
+                r.code, r.name, r.default_severity, r.why
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(code) = &args.explain {
+        let Some(rule) = kura_lint::rule(code) else {
+            anyhow::bail!("no rule `{code}`; `kura lint --rules` lists them");
+        };
+        println!(
+            "{} ({}): {}\n\nfix: {}\n\n{}",
+            rule.code, rule.name, rule.why, rule.fix, rule.explanation
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let wh = globals.open_warehouse()?;
+    let (project, _) = plan::load_project(&wh, wh.project().root())?;
+    let config = kura_models::lint::config(&wh)?;
+    let findings = kura_models::lint::lint(&wh, &project, &config, &globals.principal).await?;
+    for d in &findings {
+        println!("{d}");
+    }
+    let errors = findings
+        .iter()
+        .filter(|d| d.severity == kura_lint::Severity::Error)
+        .count();
+    if !globals.quiet {
+        eprintln!(
+            "{} finding{} ({errors} error{}, {} warning{}) in {} models",
+            findings.len(),
+            if findings.len() == 1 { "" } else { "s" },
+            if errors == 1 { "" } else { "s" },
+            findings.len() - errors,
+            if findings.len() - errors == 1 {
+                ""
+            } else {
+                "s"
+            },
+            project.models.len()
+        );
+    }
+    Ok(if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DocsArgs {
+    /// Where to write the site.
+    #[arg(long, short, default_value = "target/kura-docs", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `kura docs`: a static site of the models with their lineage.
+pub async fn run_docs(args: DocsArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let wh = globals.open_warehouse()?;
+    let (project, _) = plan::load_project(&wh, wh.project().root())?;
+    let out = if args.out.is_absolute() {
+        args.out.clone()
+    } else {
+        wh.project().root().join(&args.out)
+    };
+    let summary = kura_models::docs::write(&wh, &project, &out, &globals.principal).await?;
+    println!("{}", summary.index.display());
+    if !globals.quiet {
+        eprintln!(
+            "wrote {} pages; open the path above in a browser",
+            summary.pages
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
