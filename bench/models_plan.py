@@ -418,6 +418,9 @@ def finish(dataset, index, kind, key, primary, joins, body, out, rng, grain=None
               "description": f"{topic.capitalize()} {kind}: {what} {' and '.join(grain or [key])}, from {', '.join(deps)}.",
               "owner": rng.choice(OWNERS),
               "tags": [dataset, topic] + (["finance"] if rng.random() < 0.2 else [])}
+    if materialized == "incremental":
+        # Both tools need to know how to apply increments: merge by the model's grain.
+        config["unique_key"] = list(grain or [key])
     return Model(dataset, name, body, deps, out, config, topic + "s")
 
 
@@ -448,7 +451,10 @@ def kura_file(m):
     c = m.config
     header = (f"/* kura\nmaterialized = {toml_str(c['materialized'])}\n"
               f"description = {toml_str(c['description'])}\nowner = {toml_str(c['owner'])}\n"
-              f"tags = [{', '.join(toml_str(t) for t in c['tags'])}]\n*/\n")
+              f"tags = [{', '.join(toml_str(t) for t in c['tags'])}]\n"
+              + (f"unique_key = [{', '.join(toml_str(k) for k in c['unique_key'])}]\n"
+                 if "unique_key" in c else "")
+              + "*/\n")
     return header + re.sub("\x00([^\x00]+)\x00", lambda g: g.group(1), m.body)
 
 
@@ -550,7 +556,9 @@ models:
             entries.append({"name": m.dbt_name, "description": m.config["description"],
                             "config": {"materialized": m.config["materialized"],
                                        "tags": m.config["tags"],
-                                       "meta": {"owner": m.config["owner"]}}})
+                                       "meta": {"owner": m.config["owner"]},
+                                       **({"unique_key": m.config["unique_key"]}
+                                          if "unique_key" in m.config else {})}})
         (d / f"_{dataset}__models.yml").write_text(yml({"version": 2, "models": entries}) + "\n")
 
 

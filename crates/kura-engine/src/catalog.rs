@@ -12,9 +12,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::view::ViewTable;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
+use datafusion::datasource::empty::EmptyTable;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::LogicalPlan;
@@ -30,6 +32,8 @@ pub(crate) type StateSource = Arc<OnceLock<Box<dyn Fn() -> Option<SessionState> 
 pub(crate) struct ViewOverlay {
     sql: BTreeMap<TableName, String>,
     plans: HashMap<TableName, LogicalPlan>,
+    /// Tables that exist only as a schema: what a table model will hold once built.
+    stubs: BTreeMap<TableName, SchemaRef>,
 }
 
 /// What the catalog and its schemas share.
@@ -55,8 +59,22 @@ impl CatalogShared {
             *overlay = ViewOverlay {
                 sql: views,
                 plans: HashMap::new(),
+                stubs: BTreeMap::new(),
             };
         }
+    }
+
+    /// Adds an empty table with `schema` to the overlay, seen instead of a table or view of
+    /// that name.
+    pub fn add_stub(&self, name: TableName, schema: SchemaRef) {
+        if let Ok(mut overlay) = self.overlay.lock() {
+            overlay.sql.remove(&name);
+            overlay.stubs.insert(name, schema);
+        }
+    }
+
+    fn stub(&self, name: &TableName) -> Option<SchemaRef> {
+        self.overlay.lock().ok()?.stubs.get(name).cloned()
     }
 
     fn overlay_sql(&self, name: &TableName) -> Option<String> {
@@ -69,6 +87,7 @@ impl CatalogShared {
             .map(|o| {
                 o.sql
                     .keys()
+                    .chain(o.stubs.keys())
                     .filter(|n| n.dataset == dataset)
                     .map(|n| n.table.clone())
                     .collect()
@@ -137,6 +156,7 @@ impl CatalogProvider for WarehouseCatalog {
         let mut names = self.shared.store.datasets();
         if let Ok(overlay) = self.shared.overlay.lock() {
             names.extend(overlay.sql.keys().map(|n| n.dataset.clone()));
+            names.extend(overlay.stubs.keys().map(|n| n.dataset.clone()));
         }
         names.sort();
         names.dedup();
@@ -174,6 +194,9 @@ impl SchemaProvider for DatasetSchema {
         let Ok(table_name) = TableName::new(&self.dataset, name) else {
             return Ok(None);
         };
+        if let Some(schema) = self.shared.stub(&table_name) {
+            return Ok(Some(Arc::new(EmptyTable::new(schema))));
+        }
         if let Some(sql) = self.shared.overlay_sql(&table_name) {
             let plan = self.shared.plan_view(&table_name, &sql, true).await?;
             return Ok(Some(Arc::new(ViewTable::new(plan, Some(sql)))));
@@ -198,6 +221,7 @@ impl SchemaProvider for DatasetSchema {
     fn table_exist(&self, name: &str) -> bool {
         TableName::new(&self.dataset, name).is_ok_and(|n| {
             self.shared.overlay_sql(&n).is_some()
+                || self.shared.stub(&n).is_some()
                 || self.shared.store.exists(&n)
                 || self.shared.store.view_sql(&n).is_some()
         })

@@ -164,6 +164,12 @@ impl Warehouse {
         self.catalog.set_overlay(views);
     }
 
+    /// Adds to the overlay an empty table of `schema` named `name`: what a table will hold once
+    /// built, so that planning what reads it neither fails nor expands its SQL.
+    pub fn add_overlay_table(&self, name: TableName, schema: SchemaRef) {
+        self.catalog.add_stub(name, schema);
+    }
+
     /// The output schema of a query, from its plan; nothing is executed or logged.
     ///
     /// # Errors

@@ -168,40 +168,60 @@ pub async fn plan(
         }
     }
 
-    // Schemas and bytes need the engine: plan the changed models as if the project were
-    // deployed, each model a view over its new SQL.
-    let needs_engine = actions.iter().any(|(&i, (a, _))| {
-        *a != Action::Create || project.models[i].header.materialized != Materialization::View
-    });
+    // Schemas and bytes need the engine, and only changes to deployed models need them: a
+    // created model has no schema to compare with, and what building it scans depends on
+    // models not built yet. Changed models are planned in dependency order against the
+    // project: views as their new SQL, changed tables as empty tables of their new schema
+    // (so planning never expands a chain of models), unchanged tables as deployed.
     let mut new_columns: BTreeMap<usize, Vec<ColumnType>> = BTreeMap::new();
     let mut bytes: BTreeMap<usize, u64> = BTreeMap::new();
     let mut broken: BTreeMap<usize, String> = BTreeMap::new();
-    if needs_engine {
+    let mut partial: BTreeSet<usize> = BTreeSet::new();
+    if actions.values().any(|(a, _)| *a != Action::Create) {
         let overlay: BTreeMap<TableName, String> = project
             .models
             .iter()
+            .filter(|m| m.header.materialized == Materialization::View)
             .map(|m| (m.name.clone(), m.sql().to_string()))
             .collect();
         wh.set_view_overlay(overlay);
         let ctx = QueryContext::new(principal.to_string()).with_label("command", "plan");
-        for (&i, (action, _)) in &actions {
+        for &i in &graph.order {
+            let Some((action, _)) = actions.get(&i) else {
+                continue;
+            };
             let model = &project.models[i];
-            // A model that does not plan against its changed upstream would fail to build:
-            // that is the plan's news, not an error of the plan.
+            let table = model.header.materialized != Materialization::View;
             let planned = async {
+                let schema = wh.query_schema(model.sql(), &ctx).await?;
                 if *action != Action::Create {
-                    let schema = wh.query_schema(model.sql(), &ctx).await?;
                     new_columns.insert(i, state::columns_of(&schema));
+                    if table {
+                        bytes.insert(i, wh.dry_run(model.sql(), &ctx).await?.bytes);
+                    }
                 }
-                if model.header.materialized != Materialization::View {
-                    bytes.insert(i, wh.dry_run(model.sql(), &ctx).await?.bytes);
-                }
-                Ok::<(), kura_engine::EngineError>(())
+                Ok::<_, kura_engine::EngineError>(schema)
             }
             .await;
-            if let Err(e) = planned {
-                let first_line = e.to_string().lines().next().unwrap_or_default().to_string();
-                broken.insert(i, first_line);
+            match planned {
+                Ok(schema) => {
+                    if table {
+                        wh.add_overlay_table(model.name.clone(), schema);
+                    }
+                }
+                // A model that does not plan against its changed upstream would fail to
+                // build: that is the plan's news, not an error of the plan.
+                Err(e) => {
+                    let first_line = e.to_string().lines().next().unwrap_or_default().to_string();
+                    broken.insert(i, first_line);
+                }
+            }
+            let reads_unbuilt = graph.upstream[i].iter().any(|u| {
+                actions.contains_key(u)
+                    && project.models[*u].header.materialized != Materialization::View
+            });
+            if reads_unbuilt && table {
+                partial.insert(i);
             }
         }
         wh.set_view_overlay(BTreeMap::new());
@@ -234,6 +254,9 @@ pub async fn plan(
             && reasons.len() == 1
         {
             continue;
+        }
+        if partial.contains(&i) {
+            reasons.push("scan size excludes upstream tables rebuilt first".into());
         }
         changes.push(PlannedChange {
             model: name,
