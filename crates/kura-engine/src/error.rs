@@ -50,6 +50,9 @@ pub enum EngineError {
     #[error("table `{table}` does not exist")]
     TableNotFound { table: String },
 
+    #[error("a row of `_kura.{table}` does not match what this kura expects: {message}")]
+    SystemRow { table: String, message: String },
+
     #[error("invalid table name `{name}`: {reason}")]
     InvalidName { name: String, reason: String },
 
@@ -173,6 +176,11 @@ impl EngineError {
                 }
             }
             EngineError::TableNotFound { .. } => "`kura tables` lists what exists".into(),
+            EngineError::SystemRow { .. } => {
+                "the table was written by another kura version; upgrade kura, or move the \
+                 table aside to start its history afresh"
+                    .into()
+            }
             EngineError::View { .. } => {
                 "fix the view's SQL or the tables it reads; `kura plan` shows what a change \
                  would break"

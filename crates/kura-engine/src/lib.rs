@@ -16,6 +16,7 @@ mod materialize;
 pub mod project;
 pub mod query_log;
 mod store;
+pub mod system_rows;
 mod warehouse;
 
 pub use access::{default_principal, Access, AccessDenied, AccessPolicy};

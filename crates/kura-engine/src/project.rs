@@ -34,6 +34,9 @@ pub struct ProjectConfig {
     /// `kura lint` settings; read by kura-models (see kura-lint's `LintConfig`).
     #[serde(default)]
     pub lint: toml::Table,
+    /// Alert channels and retry policy; read by kura-alert's `AlertSettings`.
+    #[serde(default)]
+    pub alerts: toml::Table,
 }
 
 #[derive(Debug, Clone, Deserialize)]

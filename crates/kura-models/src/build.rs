@@ -68,6 +68,8 @@ pub struct BuildResult {
     pub window_start: Option<String>,
     pub added_columns: Vec<String>,
     pub elapsed: Duration,
+    /// The model's checks, run right after it was built (when checks are on).
+    pub checks: Vec<kura_quality::CheckResult>,
 }
 
 /// A whole run.
@@ -98,6 +100,9 @@ pub struct BuildOptions {
     pub threads: usize,
     /// The label filed with every query (`run` or `apply`).
     pub command: String,
+    /// Run each model's checks right after it is built; an error-severity failure stops the
+    /// models downstream, as a failed build does.
+    pub run_checks: bool,
 }
 
 /// Builds `selected` models of `project` in dependency order, recording each in
@@ -165,6 +170,7 @@ pub async fn build(
                     window_start: None,
                     added_columns: Vec::new(),
                     elapsed: Duration::ZERO,
+                    checks: Vec::new(),
                 });
                 continue;
             }
@@ -178,7 +184,16 @@ pub async fn build(
             running.push(async move {
                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 max_parallel.fetch_max(now, Ordering::SeqCst);
-                let result = build_one(wh, model, options, in_env, run_id, version).await;
+                let mut result = build_one(wh, model, options, in_env, run_id, version).await;
+                if let Ok((built, _)) = &mut result {
+                    if options.run_checks && built.status == BuildStatus::Built {
+                        if let Err(e) =
+                            check_built(wh, project, model, options, run_id, built).await
+                        {
+                            result = Err(e);
+                        }
+                    }
+                }
                 in_flight.fetch_sub(1, Ordering::SeqCst);
                 (m, result)
             });
@@ -199,6 +214,56 @@ pub async fn build(
         results,
         max_parallel: max_parallel.load(Ordering::SeqCst),
     })
+}
+
+/// Runs a freshly built model's checks against what was built (its table in `env`). An
+/// error-severity failure marks the model failed, so its downstream models are skipped.
+async fn check_built(
+    wh: &Warehouse,
+    project: &ModelProject,
+    model: &Model,
+    options: &BuildOptions,
+    run_id: &str,
+    built: &mut BuildResult,
+) -> Result<(), EngineError> {
+    let name = model.name.to_string();
+    let Some(declared) = project.quality.iter().find(|q| q.table == name) else {
+        return Ok(());
+    };
+    if declared.quality.checks.is_empty() {
+        return Ok(());
+    }
+    let checks: Vec<kura_quality::TableCheck> = declared
+        .quality
+        .checks
+        .iter()
+        .map(|spec| kura_quality::TableCheck {
+            table: built.target.clone(),
+            spec: spec.clone(),
+        })
+        .collect();
+    let mut scope = kura_quality::RunScope::new(
+        options.principal.clone(),
+        wh.project().config().project.timezone.clone(),
+    );
+    scope.run_id = run_id.to_string();
+    scope
+        .labels
+        .push(("command".into(), options.command.clone()));
+    let results = kura_quality::run_checks(wh, &checks, &scope).await?;
+    if kura_quality::any_error(&results) {
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|r| r.severity == "error" && r.status != "pass")
+            .map(|r| format!("{} ({})", r.check_name, r.message))
+            .collect();
+        built.status = BuildStatus::Failed(format!(
+            "built, but error-severity checks failed: {}",
+            failed.join("; ")
+        ));
+    }
+    built.checks = results;
+    Ok(())
 }
 
 /// Builds one model; a build error is its result, a state error is the caller's.
@@ -260,6 +325,7 @@ async fn build_one(
         window_start: None,
         added_columns: Vec::new(),
         elapsed: Duration::ZERO,
+        checks: Vec::new(),
     };
     match outcome {
         Ok(write) => {

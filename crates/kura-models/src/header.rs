@@ -16,6 +16,13 @@
 //!
 //! [columns]
 //! order_id = "The order's id, from the shop system."
+//!
+//! [[checks]]                       # see kura-quality: not_null, unique, accepted_values, ...
+//! type = "unique"
+//! columns = "order_id"
+//!
+//! [monitor]                        # volume, nulls, distincts, mean/min/max per day
+//! time_column = "ordered_at"
 //! */
 //! SELECT ...
 //! ```
@@ -99,6 +106,12 @@ pub struct ModelHeader {
     pub lint_ignore: Vec<String>,
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
+    /// Data checks run after each build and by `kura check` (see kura-quality's `CheckSpec`).
+    #[serde(default)]
+    pub checks: Vec<kura_quality::CheckSpec>,
+    /// Metrics per time bucket with anomaly detection, run by `kura monitor`.
+    #[serde(default)]
+    pub monitor: Option<kura_quality::MonitorSpec>,
 }
 
 /// The keys a header may hold, for did-you-mean.
@@ -115,6 +128,8 @@ pub const HEADER_KEYS: &[&str] = &[
     "grants",
     "lint_ignore",
     "columns",
+    "checks",
+    "monitor",
 ];
 
 /// Where a header is in its file.

@@ -60,8 +60,13 @@ impl Model {
 pub struct ModelProject {
     pub root: PathBuf,
     pub models: Vec<Model>,
+    /// Checks and monitors per table, from model headers and datasets' `checks.toml`.
+    pub quality: Vec<kura_quality::DeclaredQuality>,
     index: BTreeMap<TableName, usize>,
 }
+
+/// A dataset's file of checks and monitors for its tables, models or not.
+pub const CHECKS_FILE: &str = "checks.toml";
 
 impl ModelProject {
     /// Reads and parses every model under `root/models`.
@@ -87,6 +92,7 @@ impl ModelProject {
             }
         }
         models.sort_by(|a, b| a.name.cmp(&b.name));
+        let quality = declared_quality(root, &dir, &models, &mut problems)?;
         let mut index = BTreeMap::new();
         for (i, m) in models.iter().enumerate() {
             index.insert(m.name.clone(), i);
@@ -97,8 +103,62 @@ impl ModelProject {
         Ok(Self {
             root: root.to_path_buf(),
             models,
+            quality,
             index,
         })
+    }
+
+    /// The declared checks and monitors of the tables `selectors` pick: `dataset.table` or a
+    /// model's bare name, `dataset.*`, `tag:x` (models with that tag); all when empty.
+    ///
+    /// # Errors
+    /// A message naming a selector that matches no declared table.
+    pub fn select_quality(
+        &self,
+        selectors: &[String],
+    ) -> Result<Vec<&kura_quality::DeclaredQuality>, String> {
+        if selectors.is_empty() {
+            return Ok(self.quality.iter().collect());
+        }
+        let mut picked = Vec::new();
+        for selector in selectors {
+            let matches: Vec<&kura_quality::DeclaredQuality> = self
+                .quality
+                .iter()
+                .filter(|q| {
+                    let (dataset, table) = q.table.split_once('.').unwrap_or(("", &q.table));
+                    if let Some(tag) = selector.strip_prefix("tag:") {
+                        return self.models.iter().any(|m| {
+                            m.name.to_string() == q.table && m.header.tags.iter().any(|t| t == tag)
+                        });
+                    }
+                    if let Some(ds) = selector.strip_suffix(".*") {
+                        return ds == dataset;
+                    }
+                    selector == &q.table || selector == table
+                })
+                .collect();
+            if matches.is_empty() {
+                let known: Vec<&str> = self.quality.iter().map(|q| q.table.as_str()).collect();
+                return Err(format!(
+                    "`{selector}` matches no table with checks or a monitor (declared for: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+            }
+            for q in matches {
+                if !picked
+                    .iter()
+                    .any(|p: &&kura_quality::DeclaredQuality| p.table == q.table)
+                {
+                    picked.push(q);
+                }
+            }
+        }
+        Ok(picked)
     }
 
     /// The model that builds `name`, if any.
@@ -319,6 +379,98 @@ fn parse_header(text: &str, path: &Path) -> Result<(ModelHeader, u64), ModelProb
     }
 }
 
+/// Every table's checks and monitor: each model's header, then each dataset's `checks.toml`,
+/// merged per table.
+fn declared_quality(
+    root: &Path,
+    dir: &Path,
+    models: &[Model],
+    problems: &mut Vec<ModelProblem>,
+) -> Result<Vec<kura_quality::DeclaredQuality>, ModelError> {
+    let mut by_table: BTreeMap<String, kura_quality::DeclaredQuality> = BTreeMap::new();
+    for m in models {
+        if m.header.checks.is_empty() && m.header.monitor.is_none() {
+            continue;
+        }
+        by_table.insert(
+            m.name.to_string(),
+            kura_quality::DeclaredQuality {
+                table: m.name.to_string(),
+                quality: kura_quality::TableQuality {
+                    checks: m.header.checks.clone(),
+                    monitor: m.header.monitor.clone(),
+                },
+                source: m.path.clone(),
+            },
+        );
+    }
+    let datasets = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect::<Vec<_>>(),
+        Err(_) => Vec::new(),
+    };
+    let mut datasets = datasets;
+    datasets.sort();
+    for dataset in datasets {
+        let path = Path::new(MODELS_DIR).join(&dataset).join(CHECKS_FILE);
+        let text = match std::fs::read_to_string(root.join(&path)) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(ModelError::Io { path, source }),
+        };
+        let tables = match kura_quality::spec::parse_checks_file(&text) {
+            Ok(t) => t,
+            Err(message) => {
+                problems.push(problem(
+                    &path,
+                    1,
+                    1,
+                    format!("invalid checks file: {message}"),
+                    Some("each table is a TOML table: [orders] with [[orders.checks]] type = \"not_null\" ..."),
+                ));
+                continue;
+            }
+        };
+        for (table, quality) in tables {
+            let name = format!("{dataset}.{table}");
+            let entry =
+                by_table
+                    .entry(name.clone())
+                    .or_insert_with(|| kura_quality::DeclaredQuality {
+                        table: name.clone(),
+                        quality: kura_quality::TableQuality::default(),
+                        source: path.clone(),
+                    });
+            entry.quality.checks.extend(quality.checks);
+            if let Some(monitor) = quality.monitor {
+                if entry.quality.monitor.is_some() {
+                    problems.push(problem(
+                        &path,
+                        1,
+                        1,
+                        format!("`{name}` has a monitor in its model header and in {CHECKS_FILE}"),
+                        Some("keep one of them"),
+                    ));
+                }
+                entry.quality.monitor = Some(monitor);
+            }
+            if let Err(message) = kura_quality::spec::validate(&entry.quality) {
+                problems.push(problem(
+                    &path,
+                    1,
+                    1,
+                    format!("`{name}`: {message}"),
+                    Some("check names must be unique per table across the header and checks.toml"),
+                ));
+            }
+        }
+    }
+    Ok(by_table.into_values().collect())
+}
+
 /// Settings that need each other.
 fn check_header(model: &Model) -> Result<(), ModelProblem> {
     let h = &model.header;
@@ -346,6 +498,16 @@ fn check_header(model: &Model) -> Result<(), ModelProblem> {
         return Err(at(
             "partition_by, unique_key and cluster_by apply to tables, but this model is a view",
             "set materialized = \"table\" or \"incremental\", or remove those keys",
+        ));
+    }
+    let quality = kura_quality::TableQuality {
+        checks: h.checks.clone(),
+        monitor: h.monitor.clone(),
+    };
+    if let Err(message) = kura_quality::spec::validate(&quality) {
+        return Err(at(
+            &format!("invalid checks: {message}"),
+            "see the check types in the README's Data quality section",
         ));
     }
     Ok(())

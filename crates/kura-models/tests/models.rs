@@ -31,6 +31,7 @@ fn options(env: &str) -> BuildOptions {
         full_refresh: false,
         threads: 4,
         command: "test".into(),
+        run_checks: true,
     }
 }
 

@@ -65,6 +65,12 @@ enum Command {
     Lint(commands::models::LintArgs),
     /// Write a static documentation site of the models, with their lineage graph.
     Docs(commands::models::DocsArgs),
+    /// Run the data checks declared on tables (not_null, unique, freshness, ...) and alert.
+    Check(commands::quality::CheckArgs),
+    /// Compute monitor metrics per time bucket, detect anomalies and alert.
+    Monitor(commands::quality::MonitorArgs),
+    /// Data-quality reports from the check and monitor history.
+    Quality(commands::quality::QualityArgs),
 }
 
 /// Exit codes: 0 success, 1 findings (failed checks, lint), 2 could not run.

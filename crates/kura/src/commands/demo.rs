@@ -69,6 +69,7 @@ pub async fn run(args: DemoArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
         full_refresh: false,
         threads: 4,
         command: "demo".into(),
+        run_checks: true,
     };
     let report = kura_models::build::build(&wh, &project, &graph, &selected, &options).await?;
     super::models::print_report(&report, true);

@@ -7,6 +7,7 @@ pub mod ga4;
 pub mod init;
 pub mod load;
 pub mod models;
+pub mod quality;
 pub mod sql;
 pub mod tables;
 
@@ -58,5 +59,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(args) => models::run_list(args, &globals).await,
         Command::Lint(args) => models::run_lint(args, &globals).await,
         Command::Docs(args) => models::run_docs(args, &globals).await,
+        Command::Check(args) => quality::run_check(args, &globals).await,
+        Command::Monitor(args) => quality::run_monitor(args, &globals).await,
+        Command::Quality(args) => quality::run_quality(args, &globals).await,
     }
 }

@@ -23,6 +23,12 @@ pub struct RunArgs {
     /// Models built at the same time, at most.
     #[arg(long, default_value_t = 4)]
     pub threads: usize,
+    /// Skip the models' data checks (run by default right after each model is built).
+    #[arg(long)]
+    pub no_checks: bool,
+    /// Record check results but send no alerts.
+    #[arg(long)]
+    pub no_alerts: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,9 +83,30 @@ pub async fn run_models(args: RunArgs, globals: &Globals) -> anyhow::Result<Exit
         full_refresh: args.full_refresh,
         threads: args.threads,
         command: "run".into(),
+        run_checks: !args.no_checks,
     };
+    let settings = super::quality::alert_settings(&wh)?;
     let report = kura_models::build::build(&wh, &project, &graph, &selected, &options).await?;
     print_report(&report, globals.quiet);
+    let checks: Vec<kura_quality::CheckResult> = report
+        .results
+        .iter()
+        .flat_map(|r| r.checks.iter().cloned())
+        .collect();
+    if !checks.is_empty() {
+        super::quality::print_check_results(&checks);
+        if !args.no_alerts {
+            let mut scope = kura_quality::RunScope::new(
+                globals.principal.clone(),
+                wh.project().config().project.timezone.clone(),
+            );
+            scope.run_id = report.run_id.clone();
+            let name = wh.project().config().project.name.clone();
+            let alerts =
+                kura_quality::raise_alerts(&wh, &settings, &name, &checks, &[], &scope).await?;
+            super::quality::print_alerts(&alerts, globals.quiet);
+        }
+    }
     Ok(if report.failed() > 0 {
         ExitCode::from(1)
     } else {
@@ -120,6 +147,7 @@ pub async fn run_apply(args: ApplyArgs, globals: &Globals) -> anyhow::Result<Exi
         full_refresh: false,
         threads: args.threads,
         command: "apply".into(),
+        run_checks: true,
     };
     let (plan, report) = plan::apply(&wh, &project, &graph, saved.as_ref(), &options).await?;
     if !globals.quiet {
