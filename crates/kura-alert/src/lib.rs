@@ -166,3 +166,6 @@ async fn deliver_email(
     .await;
     (destination, Ok(outcome))
 }
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -56,7 +56,24 @@ pub async fn write(
             owner: m.header.owner.clone(),
             tags: m.header.tags.clone(),
             columns,
-            checks: Vec::new(),
+            checks: project
+                .quality
+                .iter()
+                .filter(|q| q.table == m.name.to_string())
+                .flat_map(|q| {
+                    let checks = q.quality.checks.iter().map(|c| {
+                        let level = c.severity.as_str();
+                        match &c.filter {
+                            Some(f) => format!("{} [{level}] where {f}", c.display_name()),
+                            None => format!("{} [{level}]", c.display_name()),
+                        }
+                    });
+                    let monitor = q.quality.monitor.as_ref().map(|mo| {
+                        format!("monitor per {} of {}", mo.bucket.as_str(), mo.time_column)
+                    });
+                    checks.chain(monitor).collect::<Vec<_>>()
+                })
+                .collect(),
             depends_on: m.reads.iter().map(|r| r.table.to_string()).collect(),
         });
     }

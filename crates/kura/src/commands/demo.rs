@@ -76,6 +76,26 @@ pub async fn run(args: DemoArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
     if report.failed() > 0 {
         anyhow::bail!("{} demo models failed to build", report.failed());
     }
+    println!("\n-- kura check (model headers' checks, and models/raw/checks.toml)");
+    let checks: Vec<kura_quality::TableCheck> = project
+        .quality
+        .iter()
+        .flat_map(|q| {
+            q.quality
+                .checks
+                .iter()
+                .map(|spec| kura_quality::TableCheck {
+                    table: q.table.clone(),
+                    spec: spec.clone(),
+                })
+        })
+        .collect();
+    let scope = kura_quality::RunScope::new(
+        globals.principal.clone(),
+        wh.project().config().project.timezone.clone(),
+    );
+    let results = kura_quality::run_checks(&wh, &checks, &scope).await?;
+    super::quality::print_check_results(&results);
     for (title, sql) in QUERIES {
         println!("\n-- {title}");
         let ctx = QueryContext::new(globals.principal.clone()).with_label("source", "demo");

@@ -109,7 +109,11 @@ pub fn create_project(dir: &Path, name: Option<&str>, engineer: &str) -> anyhow:
 }
 
 /// The demo project's models: staging views over raw, marts built from them.
-const DEMO_MODELS: [(&str, &str); 5] = [
+const DEMO_MODELS: [(&str, &str); 6] = [
+    (
+        "raw/checks.toml",
+        include_str!("../../demo/models/raw/checks.toml"),
+    ),
     (
         "stg/orders.sql",
         include_str!("../../demo/models/stg/orders.sql"),

@@ -7,6 +7,31 @@ tags = ["sales"]
 [columns]
 order_date = "The order's day in Tokyo."
 is_completed = "Delivered, not cancelled or returned."
+
+[[checks]]
+type = "unique"
+columns = "order_id"
+
+[[checks]]
+type = "not_null"
+column = "customer_id"
+
+[[checks]]
+type = "accepted_values"
+column = "status"
+values = ["shipped", "delivered", "returned", "cancelled"]
+
+[[checks]]
+type = "relationships"
+column = "customer_id"
+to = "marts.customers"
+field = "customer_id"
+
+[[checks]]
+type = "accepted_range"
+column = "total_jpy"
+min = 0
+severity = "warn"
 */
 WITH lines AS (
   SELECT order_id, COUNT(*) AS lines, SUM(quantity) AS units

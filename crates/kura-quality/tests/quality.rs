@@ -1,0 +1,719 @@
+//! Checks, monitors and alerts end to end on the embedded warehouse, with alerts delivered to
+//! a real HTTP listener and a real SMTP server (aiosmtpd) on loopback.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use kura_alert::testing::{http_server, SmtpServer, OK};
+use kura_alert::{
+    AlertSettings, ChannelConfig, EmailChannel, RetryPolicy, Severity, SmtpTls, WebhookChannel,
+};
+use kura_engine::load::{LoadMode, LoadRequest, NoProgress};
+use kura_engine::{Project, QueryContext, TableName, Warehouse};
+use kura_quality::alerts::alert_history;
+use kura_quality::monitor::{monitor_history, MonitorMetric};
+use kura_quality::results::check_history;
+use kura_quality::spec::parse_checks_file;
+use kura_quality::{
+    raise_alerts, run_checks, run_monitors, CheckResult, RunScope, TableCheck, TableMonitor,
+};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    wh: Warehouse,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = kura_engine::project::config_template("test", "alice");
+    std::fs::write(dir.path().join("kura.toml"), config).expect("write kura.toml");
+    let wh = Warehouse::open(Project::open(dir.path()).expect("open project")).expect("open");
+    Fixture { dir, wh }
+}
+
+impl Fixture {
+    async fn load(&self, table: &str, csv: &str, mode: LoadMode) {
+        let path = self
+            .dir
+            .path()
+            .join(format!("{}-{}.csv", table, uuid::Uuid::new_v4()));
+        std::fs::write(&path, csv).expect("write csv");
+        let mut req = LoadRequest::new(vec![path], TableName::parse(table).expect("name"));
+        req.mode = mode;
+        self.wh
+            .load(&req, "alice", Arc::new(NoProgress))
+            .await
+            .expect("load");
+    }
+
+    fn scope(&self, now: DateTime<Utc>) -> RunScope {
+        let mut scope = RunScope::new("alice", "UTC");
+        scope.now = now;
+        scope
+    }
+}
+
+/// Checks parsed from a checks.toml text for one table.
+fn checks(table: &str, toml: &str) -> Vec<TableCheck> {
+    let parsed = parse_checks_file(toml).expect("valid checks");
+    parsed
+        .into_iter()
+        .flat_map(|(_, q)| {
+            q.checks.into_iter().map(|spec| TableCheck {
+                table: table.to_string(),
+                spec,
+            })
+        })
+        .collect()
+}
+
+fn find<'a>(results: &'a [CheckResult], name: &str) -> &'a CheckResult {
+    results
+        .iter()
+        .find(|r| r.check_name == name)
+        .unwrap_or_else(|| panic!("no result for {name}: {results:#?}"))
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+const ORDERS: &str = "order_id,customer_id,status,amount,ordered_at
+1,10,placed,20.5,2026-11-20T08:00:00Z
+2,11,shipped,35,2026-11-20T08:30:00Z
+3,10,shipped,41,2026-11-20T09:00:00Z
+3,12,lost,-5,2026-11-20T09:10:00Z
+4,,placed,28,2026-11-20T09:20:00Z
+5,99,placed,1000000,2026-11-20T09:30:00Z
+6,11,placed,33,2026-11-20T09:40:00Z
+7,12,shipped,30,2026-11-20T09:50:00Z
+8,10,placed,25,2026-11-20T10:00:00Z
+8,10,placed,25,2026-11-20T10:00:00Z
+";
+
+const CUSTOMERS: &str = "customer_id,name
+10,Aiko
+11,Ben
+12,Chie
+";
+
+#[tokio::test]
+async fn every_check_type_passes_and_fails() {
+    let f = fixture();
+    f.load("shop.orders", ORDERS, LoadMode::Append).await;
+    f.load("shop.customers", CUSTOMERS, LoadMode::Append).await;
+    let list = checks(
+        "shop.orders",
+        r#"
+[orders]
+[[orders.checks]]
+type = "not_null"
+column = "order_id"
+
+[[orders.checks]]
+type = "not_null"
+column = "customer_id"
+
+[[orders.checks]]
+type = "unique"
+columns = "order_id"
+
+[[orders.checks]]
+name = "unique_id_and_customer"
+type = "unique"
+columns = ["order_id", "customer_id"]
+where = "order_id < 8"
+
+[[orders.checks]]
+type = "accepted_values"
+column = "status"
+values = ["placed", "shipped"]
+severity = "warn"
+
+[[orders.checks]]
+name = "status_known"
+type = "accepted_values"
+column = "status"
+values = ["placed", "shipped", "lost"]
+
+[[orders.checks]]
+type = "relationships"
+column = "customer_id"
+to = "shop.customers"
+field = "customer_id"
+
+[[orders.checks]]
+name = "customers_known_below_5"
+type = "relationships"
+column = "customer_id"
+to = "shop.customers"
+field = "customer_id"
+where = "order_id < 5"
+
+[[orders.checks]]
+type = "accepted_range"
+column = "amount"
+min = 0
+max = 1000
+
+[[orders.checks]]
+name = "amount_in_wide_range"
+type = "accepted_range"
+column = "amount"
+min = -10
+max = 2000000
+
+[[orders.checks]]
+name = "a_few_rows"
+type = "row_count"
+min = 1
+max = 100
+
+[[orders.checks]]
+name = "many_rows"
+type = "row_count"
+min = 100
+
+[[orders.checks]]
+name = "fresh_within_day"
+type = "freshness"
+column = "ordered_at"
+max_age_hours = 24
+
+[[orders.checks]]
+name = "fresh_within_hour"
+type = "freshness"
+column = "ordered_at"
+max_age_hours = 1
+
+[[orders.checks]]
+type = "duplicates"
+
+[[orders.checks]]
+name = "duplicate_customers_first_three"
+type = "duplicates"
+columns = ["customer_id"]
+where = "order_id <= 2"
+
+[[orders.checks]]
+name = "no_negative_amounts"
+type = "sql"
+sql = "SELECT order_id, amount FROM shop.orders WHERE amount < 0"
+
+[[orders.checks]]
+name = "no_huge_refunds"
+type = "sql"
+sql = "SELECT order_id FROM shop.orders WHERE amount < -1000"
+
+[[orders.checks]]
+name = "amount_outliers_mad"
+type = "outliers"
+column = "amount"
+
+[[orders.checks]]
+name = "amount_outliers_iqr"
+type = "outliers"
+column = "amount"
+method = "iqr"
+
+[[orders.checks]]
+name = "no_outliers_without_the_big_one"
+type = "outliers"
+column = "amount"
+method = "iqr"
+k = 3
+where = "amount BETWEEN 0 AND 100"
+"#,
+    );
+    let scope = f.scope(at("2026-11-20T12:00:00Z"));
+    let results = run_checks(&f.wh, &list, &scope).await.expect("checks run");
+    let status = |name: &str| find(&results, name).status.clone();
+    let failing = |name: &str| find(&results, name).failing_count;
+
+    assert_eq!(status("not_null(order_id)"), "pass");
+    assert_eq!(status("not_null(customer_id)"), "fail");
+    assert_eq!(failing("not_null(customer_id)"), Some(1));
+    assert_eq!(
+        find(&results, "not_null(customer_id)").element_count,
+        Some(10)
+    );
+    let sample = find(&results, "not_null(customer_id)").samples.clone();
+    assert!(sample.contains("\"order_id\":4"), "{sample}");
+    assert!(
+        (find(&results, "not_null(customer_id)")
+            .failing_percent
+            .expect("percent")
+            - 10.0)
+            .abs()
+            < 1e-9
+    );
+
+    // Ids 3 and 8 each appear twice: four rows share a key.
+    assert_eq!(status("unique(order_id)"), "fail");
+    assert_eq!(failing("unique(order_id)"), Some(4));
+    let sample = find(&results, "unique(order_id)").samples.clone();
+    assert!(sample.contains("\"occurrences\":2"), "{sample}");
+    assert_eq!(status("unique_id_and_customer"), "pass");
+
+    assert_eq!(status("accepted_values(status)"), "warn");
+    assert_eq!(failing("accepted_values(status)"), Some(1));
+    assert!(find(&results, "accepted_values(status)")
+        .samples
+        .contains("lost"));
+    assert_eq!(status("status_known"), "pass");
+
+    assert_eq!(status("relationships(customer_id)"), "fail");
+    assert_eq!(failing("relationships(customer_id)"), Some(1));
+    assert!(find(&results, "relationships(customer_id)")
+        .samples
+        .contains("99"));
+    assert_eq!(status("customers_known_below_5"), "pass");
+
+    assert_eq!(status("accepted_range(amount)"), "fail");
+    assert_eq!(failing("accepted_range(amount)"), Some(2));
+    assert_eq!(status("amount_in_wide_range"), "pass");
+
+    assert_eq!(status("a_few_rows"), "pass");
+    assert_eq!(find(&results, "a_few_rows").observed, Some(10.0));
+    assert_eq!(status("many_rows"), "fail");
+
+    assert_eq!(status("fresh_within_day"), "pass");
+    assert_eq!(status("fresh_within_hour"), "fail");
+    assert!((find(&results, "fresh_within_hour").observed.expect("age") - 2.0).abs() < 1e-9);
+
+    // One row is an exact copy; among orders 1 and 2 no customer repeats.
+    assert_eq!(status("duplicates()"), "fail");
+    assert_eq!(failing("duplicates()"), Some(1));
+    assert_eq!(status("duplicate_customers_first_three"), "pass");
+
+    assert_eq!(status("no_negative_amounts"), "fail");
+    assert_eq!(failing("no_negative_amounts"), Some(1));
+    assert!(find(&results, "no_negative_amounts").samples.contains("-5"));
+    assert_eq!(status("no_huge_refunds"), "pass");
+
+    // Amounts: 20.5 35 41 -5 28 1e6 33 30 25 25. median 29, |x - 29|: 8.5 6 12 34 1 999971 4
+    // 1 4 4 -> MAD 5, sigma 7.413, bounds 29 ± 22.239: -5, 1e6 (and nothing else) outside.
+    let mad = find(&results, "amount_outliers_mad");
+    assert_eq!(mad.status, "fail", "{mad:?}");
+    assert_eq!(mad.failing_count, Some(2), "{}", mad.message);
+    assert!(mad.message.contains("[6.761"), "{}", mad.message);
+    assert!(
+        mad.samples.starts_with("[{\"order_id\":5"),
+        "{}",
+        mad.samples
+    );
+    // Quartiles (linear): q1 25, q3 34.5, IQR 9.5: fences 10.75 and 48.75.
+    let iqr = find(&results, "amount_outliers_iqr");
+    assert_eq!(iqr.failing_count, Some(2), "{}", iqr.message);
+    assert!(
+        iqr.message.contains("[10.750000, 48.750000]"),
+        "{}",
+        iqr.message
+    );
+    assert_eq!(status("no_outliers_without_the_big_one"), "pass");
+
+    // Every result is recorded, with its SQL and the run id.
+    let history = check_history(&f.wh).await.expect("history");
+    assert_eq!(history.len(), list.len());
+    assert!(history
+        .iter()
+        .all(|r| r.run_id == scope.run_id && !r.sql.is_empty()));
+    let stored = history
+        .iter()
+        .find(|r| r.check_name == "not_null(customer_id)")
+        .expect("stored");
+    assert_eq!(
+        stored.samples,
+        find(&results, "not_null(customer_id)").samples
+    );
+    assert!(kura_quality::any_error(&results));
+
+    // The checks' queries are in the query log under their labels.
+    let logged =
+        f.wh.query(
+            "SELECT COUNT(*) AS n FROM _kura.query_log, UNNEST(labels) AS l WHERE l.key = 'check'",
+            &QueryContext::new("alice"),
+        )
+        .await
+        .expect("query log");
+    let n = arrow::compute::cast(
+        logged.batches[0].column(0),
+        &arrow::datatypes::DataType::Int64,
+    )
+    .expect("count");
+    let n = n
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .expect("ints")
+        .value(0);
+    assert!(n >= list.len() as i64, "{n} logged check queries");
+}
+
+#[tokio::test]
+async fn a_broken_check_is_an_error_result_and_the_others_still_run() {
+    let f = fixture();
+    f.load("shop.orders", ORDERS, LoadMode::Append).await;
+    let mut list = checks(
+        "shop.orders",
+        "[o]\n[[o.checks]]\ntype = \"not_null\"\ncolumn = \"no_such_column\"\n\
+         [[o.checks]]\ntype = \"not_null\"\ncolumn = \"order_id\"\n",
+    );
+    list.extend(checks(
+        "shop.missing_table",
+        "[o]\n[[o.checks]]\ntype = \"row_count\"\nmin = 1\n",
+    ));
+    let results = run_checks(&f.wh, &list, &f.scope(Utc::now()))
+        .await
+        .expect("checks run");
+    let missing_column = find(&results, "not_null(no_such_column)");
+    assert_eq!(missing_column.status, "error");
+    assert!(
+        missing_column.message.contains("no_such_column"),
+        "{}",
+        missing_column.message
+    );
+    assert_eq!(find(&results, "not_null(order_id)").status, "pass");
+    let missing_table = find(&results, "row_count()");
+    assert_eq!(missing_table.status, "error");
+    assert!(
+        missing_table.message.contains("missing_table"),
+        "{}",
+        missing_table.message
+    );
+    assert!(kura_quality::any_error(&results));
+}
+
+/// `days` days of events ending the day before `now`, `per_day(day)` rows a day; `score` is
+/// NULL in the rows `null_from(day)` says.
+fn events_csv(
+    now: DateTime<Utc>,
+    days: i64,
+    per_day: impl Fn(i64) -> i64,
+    null_share: impl Fn(i64) -> f64,
+) -> String {
+    let mut csv = String::from("event_id,user_id,score,happened_at\n");
+    let mut id = 0;
+    let start = now.date_naive() - Duration::days(days);
+    for day in 0..days {
+        let date = start + Duration::days(day);
+        let rows = per_day(day);
+        let nulls = (rows as f64 * null_share(day)).round() as i64;
+        for i in 0..rows {
+            id += 1;
+            let t = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"))
+                + Duration::seconds(i * 86_000 / rows.max(1));
+            let score = if i < nulls {
+                String::new()
+            } else {
+                format!("{}", 50 + (i * 7 + day * 3) % 20)
+            };
+            csv.push_str(&format!(
+                "{id},{},{score},{}\n",
+                i % 97,
+                t.format("%Y-%m-%dT%H:%M:%SZ")
+            ));
+        }
+    }
+    csv
+}
+
+fn metric<'a>(
+    metrics: &'a [MonitorMetric],
+    name: &str,
+    column: Option<&str>,
+    bucket: &str,
+) -> &'a MonitorMetric {
+    metrics
+        .iter()
+        .find(|m| {
+            m.metric == name
+                && m.column.as_deref() == column
+                && m.bucket.format("%Y-%m-%d").to_string() == bucket
+        })
+        .unwrap_or_else(|| panic!("no {name} {column:?} at {bucket}"))
+}
+
+#[tokio::test]
+async fn monitors_find_a_volume_spike_a_null_jump_and_a_schema_change() {
+    let f = fixture();
+    let now = at("2026-11-26T06:00:00Z");
+    // 30 days; the last day has three times the rows and half its scores missing.
+    let csv = events_csv(
+        now,
+        30,
+        |d| if d == 29 { 600 } else { 200 + (d * 37) % 11 },
+        |d| if d == 29 { 0.5 } else { 0.0 },
+    );
+    f.load("app.events", &csv, LoadMode::Append).await;
+    let spec: kura_quality::MonitorSpec =
+        toml::from_str("time_column = \"happened_at\"\ncolumns = [\"score\", \"user_id\"]\n")
+            .expect("monitor spec");
+    let monitors = vec![TableMonitor {
+        table: "app.events".into(),
+        spec,
+    }];
+    let scope = f.scope(now);
+    let outcomes = run_monitors(&f.wh, &monitors, &scope)
+        .await
+        .expect("monitors run");
+    let outcome = &outcomes[0];
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    // The scan covered the window: 14 training + 2 detection days.
+    assert_eq!(
+        outcome.rows_scanned,
+        600 + 15 * 200 + (14..29).map(|d| (d * 37) % 11).sum::<i64>() as u64
+    );
+
+    let volume = metric(&outcome.metrics, "row_count", None, "2026-11-25");
+    assert!(volume.assessed && volume.is_anomaly, "{volume:?}");
+    assert_eq!(volume.value, Some(600.0));
+    let mean = volume.training_mean.expect("training mean");
+    assert!((200.0..=211.0).contains(&mean), "{mean}");
+    assert!(volume.expected_high.expect("high") < 600.0);
+    assert!(volume.score.expect("score") > 3.0);
+    assert_eq!(volume.training_size, 14);
+    let day_before = metric(&outcome.metrics, "row_count", None, "2026-11-24");
+    assert!(
+        day_before.assessed && !day_before.is_anomaly,
+        "{day_before:?}"
+    );
+
+    let nulls = metric(&outcome.metrics, "null_rate", Some("score"), "2026-11-25");
+    assert!(nulls.is_anomaly, "{nulls:?}");
+    assert_eq!(nulls.value, Some(0.5));
+    let user_nulls = metric(&outcome.metrics, "null_rate", Some("user_id"), "2026-11-25");
+    assert!(!user_nulls.is_anomaly, "{user_nulls:?}");
+    // Scores stay within 50..69 every day: no anomaly in their mean.
+    let score_max = metric(&outcome.metrics, "max", Some("score"), "2026-11-25");
+    assert!(!score_max.is_anomaly, "{score_max:?}");
+
+    // Recorded, with the anomaly fields.
+    let stored = monitor_history(&f.wh, Some("app.events"))
+        .await
+        .expect("history");
+    assert_eq!(stored.len(), outcome.metrics.len());
+    assert!(stored
+        .iter()
+        .any(|m| m.metric == "row_count" && m.is_anomaly && m.score.is_some()));
+
+    // A new column appears: the next run reports a schema change.
+    let extra = "event_id,user_id,score,happened_at,channel\n\
+                 999999,1,55,2026-11-26T01:00:00Z,web\n";
+    let path = f.dir.path().join("extra.csv");
+    std::fs::write(&path, extra).expect("write");
+    let mut req = LoadRequest::new(vec![path], TableName::parse("app.events").expect("name"));
+    req.mode = LoadMode::Append;
+    f.wh.load(&req, "alice", Arc::new(NoProgress))
+        .await
+        .expect("load with a new column");
+    let later = f.scope(now + Duration::hours(1));
+    let outcomes = run_monitors(&f.wh, &monitors, &later)
+        .await
+        .expect("monitors run");
+    let change = outcomes[0]
+        .metrics
+        .iter()
+        .find(|m| m.metric == "schema_change")
+        .expect("a schema change");
+    assert!(change.is_anomaly);
+    assert!(
+        change
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("added `channel` STRING"),
+        "{change:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_monitor_on_a_missing_column_reports_an_error() {
+    let f = fixture();
+    f.load("shop.orders", ORDERS, LoadMode::Append).await;
+    let spec: kura_quality::MonitorSpec =
+        toml::from_str("time_column = \"created\"\n").expect("spec");
+    let outcomes = run_monitors(
+        &f.wh,
+        &[TableMonitor {
+            table: "shop.orders".into(),
+            spec,
+        }],
+        &f.scope(Utc::now()),
+    )
+    .await
+    .expect("runs");
+    let error = outcomes[0].error.as_deref().expect("an error");
+    assert!(error.contains("`created`"), "{error}");
+}
+
+fn channels(webhook_url: String, smtp_port: u16) -> AlertSettings {
+    AlertSettings {
+        channels: vec![
+            ChannelConfig::Webhook(WebhookChannel {
+                name: "slack".into(),
+                url: Some(webhook_url),
+                url_env: None,
+                min_severity: Severity::Warn,
+            }),
+            ChannelConfig::Email(EmailChannel {
+                name: "mail".into(),
+                smtp_host: "127.0.0.1".into(),
+                smtp_port,
+                tls: SmtpTls::None,
+                username: None,
+                password_env: None,
+                from: "kura <alerts@example.com>".into(),
+                to: vec!["data-team@example.com".into()],
+                min_severity: Severity::Warn,
+            }),
+        ],
+        retry: RetryPolicy {
+            attempts: 3,
+            initial_backoff_ms: 50,
+            deadline_secs: 3,
+        },
+    }
+}
+
+#[tokio::test]
+async fn alerts_reach_webhook_and_mail_once_until_the_check_recovers() {
+    let f = fixture();
+    f.load("shop.orders", ORDERS, LoadMode::Append).await;
+    let list = checks(
+        "shop.orders",
+        "[o]\n[[o.checks]]\ntype = \"not_null\"\ncolumn = \"customer_id\"\n",
+    );
+    let (addr, mut requests) = http_server(vec![OK]).await;
+    let smtp = SmtpServer::start();
+    let settings = channels(format!("http://{addr}/hook"), smtp.port);
+
+    let run = |now: DateTime<Utc>| {
+        let scope = f.scope(now);
+        let (wh, list, settings) = (&f.wh, &list, &settings);
+        async move {
+            let results = run_checks(wh, list, &scope).await.expect("checks");
+            raise_alerts(wh, settings, "test", &results, &[], &scope)
+                .await
+                .expect("alerts")
+        }
+    };
+
+    // Failing: one alert, delivered to both channels.
+    let first = run(Utc::now()).await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].event, "firing");
+    assert!(first[0].delivered, "{}", first[0].deliveries);
+    let request = requests.try_recv().expect("the webhook was called");
+    let body: serde_json::Value = serde_json::from_slice(&request.body).expect("json");
+    let text = body["text"].as_str().expect("text");
+    assert!(text.contains("not_null(customer_id)"), "{text}");
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("not_null(customer_id)"), "{}", mails[0]);
+
+    // Still failing: nothing new is sent.
+    let second = run(Utc::now()).await;
+    assert!(second.is_empty(), "{second:?}");
+    assert!(requests.try_recv().is_err());
+    assert_eq!(smtp.messages().len(), 1);
+
+    // Fixed: a resolved event, sent once.
+    let fixed = ORDERS.replace("4,,placed", "4,10,placed");
+    f.load("shop.orders", &fixed, LoadMode::Replace).await;
+    let third = run(Utc::now()).await;
+    assert_eq!(third.len(), 1);
+    assert_eq!(third[0].event, "resolved");
+    assert!(requests.try_recv().is_ok());
+    assert!(run(Utc::now()).await.is_empty());
+
+    // Broken again: it alerts again.
+    f.load("shop.orders", ORDERS, LoadMode::Replace).await;
+    let again = run(Utc::now()).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].event, "firing");
+
+    let history = alert_history(&f.wh).await.expect("history");
+    let events: Vec<&str> = history.iter().map(|a| a.event.as_str()).collect();
+    assert_eq!(events, ["firing", "resolved", "firing"]);
+}
+
+#[tokio::test]
+async fn an_unreachable_channel_is_recorded_undelivered_within_the_bound_and_retried_next_run() {
+    let f = fixture();
+    f.load("shop.orders", ORDERS, LoadMode::Append).await;
+    let list = checks(
+        "shop.orders",
+        "[o]\n[[o.checks]]\ntype = \"not_null\"\ncolumn = \"customer_id\"\nseverity = \"warn\"\n",
+    );
+    let dead = kura_alert::testing::closed_port();
+    let mut settings = channels(format!("http://127.0.0.1:{dead}/hook"), dead);
+    settings.channels.truncate(1);
+    let scope = f.scope(Utc::now());
+    let results = run_checks(&f.wh, &list, &scope).await.expect("checks");
+    assert_eq!(results[0].status, "warn");
+    let started = std::time::Instant::now();
+    let first = raise_alerts(&f.wh, &settings, "test", &results, &[], &scope)
+        .await
+        .expect("alerts");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(first.len(), 1);
+    assert!(!first[0].delivered);
+    assert!(
+        first[0].deliveries.contains("\"attempts\":3"),
+        "{}",
+        first[0].deliveries
+    );
+    // Not delivered, so the next run tries again instead of staying quiet.
+    let second = raise_alerts(&f.wh, &settings, "test", &results, &[], &scope)
+        .await
+        .expect("alerts");
+    assert_eq!(second.len(), 1);
+}
+
+#[tokio::test]
+async fn quality_report_shows_last_results_trends_and_open_alerts() {
+    let f = fixture();
+    f.load("shop.orders", ORDERS, LoadMode::Append).await;
+    let list = checks(
+        "shop.orders",
+        "[o]\n[[o.checks]]\ntype = \"not_null\"\ncolumn = \"customer_id\"\n\
+         [[o.checks]]\ntype = \"not_null\"\ncolumn = \"order_id\"\n",
+    );
+    let settings = AlertSettings {
+        channels: Vec::new(),
+        retry: RetryPolicy::default(),
+    };
+    for _ in 0..2 {
+        let scope = f.scope(Utc::now());
+        let results = run_checks(&f.wh, &list, &scope).await.expect("checks");
+        raise_alerts(&f.wh, &settings, "test", &results, &[], &scope)
+            .await
+            .expect("alerts");
+    }
+    let report = kura_quality::quality_report(&f.wh).await.expect("report");
+    assert_eq!(report.tables.len(), 1);
+    let table = &report.tables[0];
+    assert_eq!(table.table, "shop.orders");
+    let failing = table
+        .checks
+        .iter()
+        .find(|c| c.name == "not_null(customer_id)")
+        .expect("check");
+    assert_eq!(failing.trend, ["fail", "fail"]);
+    assert_eq!(table.open_alerts.len(), 1);
+    assert!(report.has_problems());
+    let markdown = report.render_markdown();
+    assert!(
+        markdown.contains("| `not_null(customer_id)` | ✗ fail | 1 | ✗✗ |"),
+        "{markdown}"
+    );
+    let text = report.render_text();
+    assert!(
+        text.contains("alert open: shop.orders: not_null(customer_id) failed"),
+        "{text}"
+    );
+    let json = serde_json::to_value(&report).expect("json");
+    assert_eq!(json["tables"][0]["checks"][0]["status"], "fail");
+}
