@@ -187,9 +187,10 @@ pub async fn build(
                 let mut result = build_one(wh, model, options, in_env, run_id, version).await;
                 if let Ok((built, _)) = &mut result {
                     if options.run_checks && built.status == BuildStatus::Built {
-                        if let Err(e) =
-                            check_built(wh, project, model, options, run_id, built).await
-                        {
+                        let checked =
+                            check_built(wh, project, model, options, run_id, built, Stage::Own)
+                                .await;
+                        if let Err(e) = checked {
                             result = Err(e);
                         }
                     }
@@ -209,6 +210,33 @@ pub async fn build(
         results.push(result);
     }
     drop(running);
+    // Checks that read other tables (relationships, SQL assertions) wait for the whole build,
+    // so the tables they read are as fresh as the model: a parent built later in the same run
+    // would otherwise be checked before it exists.
+    if options.run_checks {
+        for result in results.iter_mut() {
+            if result.status != BuildStatus::Built {
+                continue;
+            }
+            let Some(model) = project
+                .models
+                .iter()
+                .find(|m| m.name.to_string() == result.model)
+            else {
+                continue;
+            };
+            check_built(
+                wh,
+                project,
+                model,
+                options,
+                &run_id,
+                result,
+                Stage::CrossTable,
+            )
+            .await?;
+        }
+    }
     Ok(BuildReport {
         run_id,
         results,
@@ -216,8 +244,26 @@ pub async fn build(
     })
 }
 
-/// Runs a freshly built model's checks against what was built (its table in `env`). An
-/// error-severity failure marks the model failed, so its downstream models are skipped.
+/// Which of a model's checks run at a point of the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Checks of the model's own rows, right after it is built.
+    Own,
+    /// Checks that read other tables too, after the whole build.
+    CrossTable,
+}
+
+fn reads_other_tables(kind: &kura_quality::spec::CheckKind) -> bool {
+    matches!(
+        kind,
+        kura_quality::spec::CheckKind::Relationships { .. }
+            | kura_quality::spec::CheckKind::Sql { .. }
+    )
+}
+
+/// Runs a built model's checks of one stage against what was built (its table in `env`). An
+/// error-severity failure marks the model failed; after its own checks, that skips the models
+/// downstream.
 async fn check_built(
     wh: &Warehouse,
     project: &ModelProject,
@@ -225,23 +271,26 @@ async fn check_built(
     options: &BuildOptions,
     run_id: &str,
     built: &mut BuildResult,
+    stage: Stage,
 ) -> Result<(), EngineError> {
     let name = model.name.to_string();
     let Some(declared) = project.quality.iter().find(|q| q.table == name) else {
         return Ok(());
     };
-    if declared.quality.checks.is_empty() {
-        return Ok(());
-    }
+
     let checks: Vec<kura_quality::TableCheck> = declared
         .quality
         .checks
         .iter()
+        .filter(|spec| reads_other_tables(&spec.kind) == (stage == Stage::CrossTable))
         .map(|spec| kura_quality::TableCheck {
             table: built.target.clone(),
             spec: spec.clone(),
         })
         .collect();
+    if checks.is_empty() {
+        return Ok(());
+    }
     let mut scope = kura_quality::RunScope::new(
         options.principal.clone(),
         wh.project().config().project.timezone.clone(),
@@ -262,7 +311,7 @@ async fn check_built(
             failed.join("; ")
         ));
     }
-    built.checks = results;
+    built.checks.extend(results);
     Ok(())
 }
 

@@ -241,8 +241,9 @@ async fn compile(
             CheckSql {
                 count: counting(&failing),
                 samples: Some(format!(
-                    "SELECT {col} AS value, COUNT(*) AS failing_rows FROM {t} \
-                     WHERE {filter} AND ({failing}) GROUP BY value ORDER BY failing_rows DESC, value \
+                    "SELECT {col} AS failing_value, COUNT(*) AS failing_rows FROM {t} \
+                     WHERE {filter} AND ({failing}) GROUP BY failing_value \
+                     ORDER BY failing_rows DESC, failing_value \
                      LIMIT {SAMPLE_ROWS}"
                 )),
             }
@@ -333,20 +334,20 @@ async fn compile(
                 sql: String::new(),
             })?;
             let joined = format!(
-                "(SELECT {col} AS value FROM {t} WHERE {filter} AND {col} IS NOT NULL) AS child \
-                 LEFT JOIN (SELECT DISTINCT {key} AS value FROM {parent}) AS parent \
-                 ON child.value = parent.value",
+                "(SELECT {col} AS key_value FROM {t} WHERE {filter} AND {col} IS NOT NULL) AS child \
+                 LEFT JOIN (SELECT DISTINCT {key} AS key_value FROM {parent}) AS parent \
+                 ON child.key_value = parent.key_value",
                 col = column(c),
                 key = column(field),
             );
             CheckSql {
                 count: format!(
-                    "SELECT COUNT(*) AS element_count, COUNTIF(parent.value IS NULL) AS failing_count \
+                    "SELECT COUNT(*) AS element_count, COUNTIF(parent.key_value IS NULL) AS failing_count \
                      FROM {joined}"
                 ),
                 samples: Some(format!(
-                    "SELECT child.value AS value, COUNT(*) AS failing_rows FROM {joined} \
-                     WHERE parent.value IS NULL GROUP BY child.value ORDER BY failing_rows DESC \
+                    "SELECT child.key_value AS failing_value, COUNT(*) AS failing_rows FROM {joined} \
+                     WHERE parent.key_value IS NULL GROUP BY child.key_value ORDER BY failing_rows DESC \
                      LIMIT {SAMPLE_ROWS}"
                 )),
             }

@@ -161,8 +161,24 @@ pub async fn monitor_history(
 /// How a monitored column is summarised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ColumnKind {
-    Numeric,
+    /// Integers: distinct count, mean, min and max.
+    Integer,
+    /// Floats and decimals: mean, min and max. No distinct count: a continuous measure has
+    /// about as many values as rows, so the count says nothing (and DataFusion's
+    /// `approx_distinct` does not take floats).
+    Continuous,
+    /// Strings, dates, booleans, ...: distinct count.
     Other,
+}
+
+impl ColumnKind {
+    fn numeric(self) -> bool {
+        matches!(self, ColumnKind::Integer | ColumnKind::Continuous)
+    }
+
+    fn counts_distinct(self) -> bool {
+        matches!(self, ColumnKind::Integer | ColumnKind::Other)
+    }
 }
 
 /// Runs one monitor. Problems (a missing table or column, a time column of the wrong type)
@@ -281,8 +297,10 @@ async fn measure(
     for (i, (name, kind)) in columns.iter().enumerate() {
         let c = column(name);
         selects.push(format!("COUNTIF({c} IS NULL) AS c{i}_nulls"));
-        selects.push(format!("APPROX_COUNT_DISTINCT({c}) AS c{i}_distinct"));
-        if *kind == ColumnKind::Numeric {
+        if kind.counts_distinct() {
+            selects.push(format!("APPROX_COUNT_DISTINCT({c}) AS c{i}_distinct"));
+        }
+        if kind.numeric() {
             selects.push(format!("AVG(CAST({c} AS FLOAT64)) AS c{i}_mean"));
             selects.push(format!("MIN(CAST({c} AS FLOAT64)) AS c{i}_min"));
             selects.push(format!("MAX(CAST({c} AS FLOAT64)) AS c{i}_max"));
@@ -358,8 +376,11 @@ async fn measure(
             })
             .collect();
         series.push((Some(name.clone()), "null_rate", rate));
-        let mut per_metric = vec![("distinct_count", "distinct")];
-        if *kind == ColumnKind::Numeric {
+        let mut per_metric = Vec::new();
+        if kind.counts_distinct() {
+            per_metric.push(("distinct_count", "distinct"));
+        }
+        if kind.numeric() {
             per_metric.extend([("mean", "mean"), ("min", "min"), ("max", "max")]);
         }
         for (metric, suffix) in per_metric {
@@ -594,11 +615,14 @@ fn monitored_columns(
             | DataType::UInt8
             | DataType::UInt16
             | DataType::UInt32
-            | DataType::UInt64
+            | DataType::UInt64 => Some(ColumnKind::Integer),
+            DataType::Float16
             | DataType::Float32
             | DataType::Float64
+            | DataType::Decimal32(_, _)
+            | DataType::Decimal64(_, _)
             | DataType::Decimal128(_, _)
-            | DataType::Decimal256(_, _) => Some(ColumnKind::Numeric),
+            | DataType::Decimal256(_, _) => Some(ColumnKind::Continuous),
             DataType::List(_)
             | DataType::LargeList(_)
             | DataType::Struct(_)

@@ -261,14 +261,14 @@ where = "amount BETWEEN 0 AND 100"
     assert_eq!(failing("accepted_values(status)"), Some(1));
     assert!(find(&results, "accepted_values(status)")
         .samples
-        .contains("lost"));
+        .contains("\"failing_value\":\"lost\""));
     assert_eq!(status("status_known"), "pass");
 
     assert_eq!(status("relationships(customer_id)"), "fail");
     assert_eq!(failing("relationships(customer_id)"), Some(1));
     assert!(find(&results, "relationships(customer_id)")
         .samples
-        .contains("99"));
+        .contains("\"failing_value\":99"));
     assert_eq!(status("customers_known_below_5"), "pass");
 
     assert_eq!(status("accepted_range(amount)"), "fail");
@@ -393,7 +393,7 @@ fn events_csv(
     per_day: impl Fn(i64) -> i64,
     null_share: impl Fn(i64) -> f64,
 ) -> String {
-    let mut csv = String::from("event_id,user_id,score,happened_at\n");
+    let mut csv = String::from("event_id,user_id,score,happened_at,amount\n");
     let mut id = 0;
     let start = now.date_naive() - Duration::days(days);
     for day in 0..days {
@@ -410,9 +410,10 @@ fn events_csv(
                 format!("{}", 50 + (i * 7 + day * 3) % 20)
             };
             csv.push_str(&format!(
-                "{id},{},{score},{}\n",
+                "{id},{},{score},{},{}.25\n",
                 i % 97,
-                t.format("%Y-%m-%dT%H:%M:%SZ")
+                t.format("%Y-%m-%dT%H:%M:%SZ"),
+                i % 50
             ));
         }
     }
@@ -447,9 +448,10 @@ async fn monitors_find_a_volume_spike_a_null_jump_and_a_schema_change() {
         |d| if d == 29 { 0.5 } else { 0.0 },
     );
     f.load("app.events", &csv, LoadMode::Append).await;
-    let spec: kura_quality::MonitorSpec =
-        toml::from_str("time_column = \"happened_at\"\ncolumns = [\"score\", \"user_id\"]\n")
-            .expect("monitor spec");
+    let spec: kura_quality::MonitorSpec = toml::from_str(
+        "time_column = \"happened_at\"\ncolumns = [\"score\", \"user_id\", \"amount\"]\n",
+    )
+    .expect("monitor spec");
     let monitors = vec![TableMonitor {
         table: "app.events".into(),
         spec,
@@ -489,6 +491,14 @@ async fn monitors_find_a_volume_spike_a_null_jump_and_a_schema_change() {
     let score_max = metric(&outcome.metrics, "max", Some("score"), "2026-11-25");
     assert!(!score_max.is_anomaly, "{score_max:?}");
 
+    // A float column gets mean, min and max but no distinct count.
+    let amount_max = metric(&outcome.metrics, "max", Some("amount"), "2026-11-25");
+    assert_eq!(amount_max.value, Some(49.25));
+    assert!(!outcome
+        .metrics
+        .iter()
+        .any(|m| m.metric == "distinct_count" && m.column.as_deref() == Some("amount")));
+
     // Recorded, with the anomaly fields.
     let stored = monitor_history(&f.wh, Some("app.events"))
         .await
@@ -499,8 +509,8 @@ async fn monitors_find_a_volume_spike_a_null_jump_and_a_schema_change() {
         .any(|m| m.metric == "row_count" && m.is_anomaly && m.score.is_some()));
 
     // A new column appears: the next run reports a schema change.
-    let extra = "event_id,user_id,score,happened_at,channel\n\
-                 999999,1,55,2026-11-26T01:00:00Z,web\n";
+    let extra = "event_id,user_id,score,happened_at,amount,channel\n\
+                 999999,1,55,2026-11-26T01:00:00Z,1.5,web\n";
     let path = f.dir.path().join("extra.csv");
     std::fs::write(&path, extra).expect("write");
     let mut req = LoadRequest::new(vec![path], TableName::parse("app.events").expect("name"));

@@ -673,3 +673,77 @@ fn ga4_load_schema_and_errors_from_the_command_line() {
         stderr(&o)
     );
 }
+
+#[test]
+fn checks_run_after_models_and_alone_and_the_quality_report_shows_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shop");
+    init_demo(&dir);
+
+    // `kura run` builds the demo models and runs their checks right after.
+    let run = kura(&dir, "alice", &["run"]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    let out = stdout(&run);
+    assert!(out.contains("pass  marts.orders unique(order_id)"), "{out}");
+    assert!(
+        out.contains("pass  marts.orders relationships(customer_id)"),
+        "{out}"
+    );
+
+    // A failing error-severity check on a raw table: `kura check` exits 1 and says which.
+    let checks = dir.join("models/raw/checks.toml");
+    let mut text = std::fs::read_to_string(&checks).unwrap();
+    text.push_str(
+        "\n[[orders.checks]]\nname = \"status_is_known\"\ntype = \"accepted_values\"\n\
+         column = \"status\"\nvalues = [\"shipped\", \"delivered\", \"returned\"]\n",
+    );
+    std::fs::write(&checks, &text).unwrap();
+    let check = kura(&dir, "alice", &["check", "-s", "raw.orders"]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    let out = stdout(&check);
+    assert!(
+        out.contains("FAIL  raw.orders status_is_known: 352 of 5000 rows fail"),
+        "{out}"
+    );
+    assert!(out.contains("pass  raw.orders not_null(order_id)"), "{out}");
+    assert!(
+        !out.contains("marts.orders"),
+        "selected raw.orders only: {out}"
+    );
+    assert!(stderr(&check).contains("1 failed"), "{}", stderr(&check));
+
+    // The report: last results, trends and the open alert (no channels configured).
+    let report = kura(&dir, "alice", &["quality", "report", "--format", "json"]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let json: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let tables = json["tables"].as_array().unwrap();
+    let raw = tables.iter().find(|t| t["table"] == "raw.orders").unwrap();
+    let known = raw["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "status_is_known")
+        .unwrap();
+    assert_eq!(known["status"], "fail");
+    assert_eq!(known["failing_count"], 352);
+    assert_eq!(raw["open_alerts"].as_array().unwrap().len(), 1);
+    let markdown = kura(
+        &dir,
+        "alice",
+        &["quality", "report", "--format", "markdown"],
+    );
+    assert!(
+        stdout(&markdown).contains("### `marts.orders`"),
+        "{}",
+        stdout(&markdown)
+    );
+
+    // A mistyped check type is an error naming the file, with a did-you-mean.
+    text.push_str("\n[[orders.checks]]\ntype = \"not_nul\"\ncolumn = \"order_id\"\n");
+    std::fs::write(&checks, &text).unwrap();
+    let bad = kura(&dir, "alice", &["check"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = stderr(&bad);
+    assert!(err.contains("models/raw/checks.toml"), "{err}");
+    assert!(err.contains("did you mean `not_null`"), "{err}");
+}
