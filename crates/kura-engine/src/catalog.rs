@@ -121,9 +121,9 @@ impl CatalogShared {
         let statement =
             kura_sql::parse_one(sql).map_err(|source| view_error(EngineError::Sql { source }))?;
         // Wildcard tables (`events_*`) match tables, as in BigQuery.
-        let store = &self.store;
-        let lister = |dataset: &str| store.tables(dataset);
-        let statement = kura_sql::rewrite_for_datafusion_with_tables(statement, &lister)
+        let tables =
+            crate::table_columns::StatementTables::for_statement(&self.store, &statement).await;
+        let statement = kura_sql::rewrite_for_datafusion_with_tables(statement, &tables)
             .map_err(|source| view_error(EngineError::Sql { source }))?;
         let plan = state
             .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(

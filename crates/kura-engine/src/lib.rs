@@ -17,6 +17,7 @@ pub mod project;
 pub mod query_log;
 mod store;
 pub mod system_rows;
+mod table_columns;
 mod warehouse;
 
 pub use access::{default_principal, Access, AccessDenied, AccessPolicy};

@@ -484,9 +484,10 @@ impl Warehouse {
         }
         let statement = match ctx.dialect {
             Dialect::GoogleSql => {
-                let store = &self.store;
-                let lister = |dataset: &str| store.tables(dataset);
-                kura_sql::rewrite_for_datafusion_with_tables(statement, &lister)?
+                let tables =
+                    crate::table_columns::StatementTables::for_statement(&self.store, &statement)
+                        .await;
+                kura_sql::rewrite_for_datafusion_with_tables(statement, &tables)?
             }
             Dialect::DataFusion => statement,
         };

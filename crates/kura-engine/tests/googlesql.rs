@@ -121,3 +121,20 @@ async fn unsupported_googlesql_names_the_construct_and_its_place() {
     assert!(sql.to_string().contains("ISOYEAR"), "{sql}");
     assert_eq!(sql.location().map(|l| l.line), Some(2), "{sql}");
 }
+
+#[tokio::test]
+async fn fields_of_an_unnested_struct_array_read_unqualified_on_the_warehouse() {
+    let p = common::project();
+    let ndjson = "{\"event_id\": 1, \"params\": [{\"key\": \"page\", \"value\": \"/a\"}, {\"key\": \"ms\", \"value\": \"30\"}]}\n\
+                  {\"event_id\": 2, \"params\": [{\"key\": \"page\", \"value\": \"/b\"}]}\n";
+    let f = p.write("events.ndjson", ndjson);
+    p.load(&[&f], "raw.events").await.expect("load");
+    // GoogleSQL takes `key` and `value` from the UNNEST: the table has no such columns.
+    let rows = p
+        .rows(
+            "SELECT event_id, value FROM raw.events, UNNEST(params) \
+             WHERE key = 'page' ORDER BY event_id",
+        )
+        .await;
+    assert_eq!(rows, ["1|/a", "2|/b"]);
+}

@@ -93,6 +93,62 @@ pub(crate) fn zone(name: &str) -> Result<Tz> {
         .map_err(|e| exec_datafusion_err!("invalid time zone '{name}': {e}"))
 }
 
+/// Wall-clock time in named zones, for functions that convert every row of a column.
+///
+/// A zone's offset changes a few times a year, but finding it means searching the zone's
+/// transitions. Rows of one UTC minute share the lookup (checked at both ends of the minute,
+/// so a transition inside it falls back to a per-row lookup), and the zone name is parsed
+/// once per distinct name rather than once per row.
+#[derive(Default)]
+pub(crate) struct ZoneClock {
+    zone: Option<(String, Tz)>,
+    offsets_by_minute: std::collections::HashMap<i64, Option<i64>>,
+}
+
+impl ZoneClock {
+    /// The wall-clock time (as microseconds of a zone-less timestamp) of the instant
+    /// `utc_micros` in `zone_name`.
+    pub(crate) fn local_micros(&mut self, utc_micros: i64, zone_name: &str) -> Result<i64> {
+        let tz = match &self.zone {
+            Some((name, tz)) if name == zone_name => *tz,
+            _ => {
+                let tz = zone(zone_name)?;
+                self.zone = Some((zone_name.to_string(), tz));
+                self.offsets_by_minute.clear();
+                tz
+            }
+        };
+        const MINUTE: i64 = 60_000_000;
+        let minute = utc_micros.div_euclid(MINUTE);
+        let cached = match self.offsets_by_minute.get(&minute) {
+            Some(offset) => *offset,
+            None => {
+                let first = offset_seconds(tz, minute * MINUTE)?;
+                let last = offset_seconds(tz, minute * MINUTE + MINUTE - 1)?;
+                let offset = (first == last).then_some(first);
+                self.offsets_by_minute.insert(minute, offset);
+                offset
+            }
+        };
+        let offset = match cached {
+            Some(offset) => offset,
+            None => offset_seconds(tz, utc_micros)?,
+        };
+        Ok(utc_micros + offset * 1_000_000)
+    }
+}
+
+fn offset_seconds(tz: Tz, utc_micros: i64) -> Result<i64> {
+    use chrono::Offset as _;
+    Ok(i64::from(
+        utc(utc_micros)?
+            .with_timezone(&tz)
+            .offset()
+            .fix()
+            .local_minus_utc(),
+    ))
+}
+
 pub(crate) fn arc<A: Array + 'static>(a: A) -> ArrayRef {
     Arc::new(a)
 }

@@ -9,7 +9,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use crate::common::{arc, arity, micros, strings, utc, zone, Args};
+use crate::common::{arc, arity, micros, strings, utc, Args, ZoneClock};
 
 /// GoogleSQL `DATE(...)`: `DATE(year, month, day)`, `DATE(timestamp[, time_zone])` (the
 /// calendar date of the instant in the zone, UTC by default), and `DATE(datetime)`.
@@ -113,6 +113,7 @@ impl ScalarUDFImpl for DateFunc {
         }
         let values = micros(input)?;
         let zones = args.arrays.get(1).map(strings).transpose()?;
+        let mut clock = ZoneClock::default();
         for (i, v) in values.iter().enumerate() {
             let Some(v) = v else {
                 out.append_null();
@@ -127,7 +128,7 @@ impl ScalarUDFImpl for DateFunc {
                     Some(z) => z.value(i),
                     None => "UTC",
                 };
-                utc(*v)?.with_timezone(&zone(zone_name)?).date_naive()
+                utc(clock.local_micros(*v, zone_name)?)?.date_naive()
             } else {
                 utc(*v)?.date_naive()
             };

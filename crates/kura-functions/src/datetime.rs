@@ -7,7 +7,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use crate::common::{arc, arity, datetime_type, micros, strings, utc, zone, Args};
+use crate::common::{arc, arity, datetime_type, micros, strings, Args, ZoneClock};
 
 /// GoogleSQL `DATETIME(timestamp[, time_zone])`: the wall-clock time of an instant in a zone
 /// (UTC by default), and `DATETIME(date)`: midnight of that date.
@@ -69,6 +69,7 @@ impl ScalarUDFImpl for DatetimeFunc {
         }
         let zones = args.arrays.get(1).map(strings).transpose()?;
         let mut out = TimestampMicrosecondBuilder::new();
+        let mut clock = ZoneClock::default();
         for (i, v) in values.iter().enumerate() {
             let Some(v) = v else {
                 out.append_null();
@@ -86,8 +87,7 @@ impl ScalarUDFImpl for DatetimeFunc {
                 Some(z) => z.value(i),
                 None => "UTC",
             };
-            let local = utc(*v)?.with_timezone(&zone(zone_name)?).naive_local();
-            out.append_value(local.and_utc().timestamp_micros());
+            out.append_value(clock.local_micros(*v, zone_name)?);
         }
         args.finish(arc(out.finish()))
     }

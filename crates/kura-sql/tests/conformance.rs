@@ -28,6 +28,7 @@
 //! DATETIME as `2024-01-01T10:00:00`, NUMERIC without trailing zeros; columns are separated by
 //! a single space. Expected values come from BigQuery's documented semantics.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -88,13 +89,32 @@ const FIXTURES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-async fn session() -> SessionContext {
+/// The fixture catalog as the rewrite sees it: the tables of each dataset and their columns,
+/// which the engine's catalog should answer alike.
+#[derive(Default)]
+struct Catalog {
+    /// Column names by `dataset.table`, lower-cased.
+    columns: HashMap<String, Vec<String>>,
+}
+
+impl kura_sql::TableLister for Catalog {
+    fn tables(&self, dataset: &str) -> Vec<String> {
+        list_tables(dataset)
+    }
+
+    fn columns(&self, table: &str) -> Option<Vec<String>> {
+        self.columns.get(&table.to_lowercase()).cloned()
+    }
+}
+
+async fn session() -> (SessionContext, Catalog) {
     let config = SessionConfig::new()
         .with_default_catalog_and_schema("kura", "public")
         .set_str("datafusion.execution.time_zone", "UTC");
     let ctx = SessionContext::new_with_config(config);
     kura_functions::register_all(&ctx);
     let catalog = ctx.catalog("kura").expect("the default catalog exists");
+    let mut described = Catalog::default();
     for (dataset, table, sql) in FIXTURES {
         if catalog.schema(dataset).is_none() {
             catalog
@@ -106,12 +126,16 @@ async fn session() -> SessionContext {
             .await
             .unwrap_or_else(|e| panic!("fixture {table}: {e}"));
         let schema = Arc::new(df.schema().as_arrow().clone());
+        described.columns.insert(
+            format!("{dataset}.{table}"),
+            schema.fields().iter().map(|f| f.name().clone()).collect(),
+        );
         let batches = df.collect().await.expect("fixture runs");
         let mem = MemTable::try_new(schema, vec![batches]).expect("fixture table");
         ctx.register_table(format!("{dataset}.{table}"), Arc::new(mem))
             .expect("register fixture");
     }
-    ctx
+    (ctx, described)
 }
 
 fn list_tables(dataset: &str) -> Vec<String> {
@@ -123,9 +147,9 @@ fn list_tables(dataset: &str) -> Vec<String> {
 }
 
 /// Parses, rewrites, plans and runs one GoogleSQL statement.
-async fn run(ctx: &SessionContext, sql: &str) -> Result<Vec<String>, String> {
+async fn run(ctx: &SessionContext, catalog: &Catalog, sql: &str) -> Result<Vec<String>, String> {
     let stmt = kura_sql::parse_one(sql).map_err(|e| format!("parse: {e}"))?;
-    let stmt = kura_sql::rewrite_for_datafusion_with_tables(stmt, &list_tables)
+    let stmt = kura_sql::rewrite_for_datafusion_with_tables(stmt, catalog)
         .map_err(|e| format!("rewrite: {e}"))?;
     let rewritten = stmt.to_string();
     let plan = ctx
@@ -257,7 +281,7 @@ struct FileResult {
 
 async fn run_file(path: &Path) -> FileResult {
     let text = std::fs::read_to_string(path).expect("read corpus file");
-    let ctx = session().await;
+    let (ctx, catalog) = session().await;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -267,7 +291,7 @@ async fn run_file(path: &Path) -> FileResult {
     let mut failures = String::new();
     let mut gaps = String::new();
     for r in &records {
-        let outcome = run(&ctx, &r.sql).await;
+        let outcome = run(&ctx, &catalog, &r.sql).await;
         let ok = match (&r.expect, &outcome) {
             (Expect::Rows { rows, sort }, Ok(got)) => {
                 let (mut want, mut got) = (rows.clone(), got.clone());

@@ -1,7 +1,8 @@
 //! GoogleSQL functions with a direct DataFusion spelling: `IF`, `IFNULL`, `COUNTIF`,
 //! `LOGICAL_AND`, `LOGICAL_OR`, `DIV`, `MOD`, `LAST_DAY`'s part keyword, the hashes (`MD5`,
 //! `SHA256`, `SHA512` return BYTES, as DataFusion's `digest` does), `TO_HEX`,
-//! `GENERATE_ARRAY`, `GENERATE_DATE_ARRAY` and `CURRENT_DATETIME`.
+//! `GENERATE_ARRAY`, `GENERATE_DATE_ARRAY`, `CURRENT_DATETIME`, and the implied
+//! `IGNORE NULLS` of `APPROX_QUANTILES`.
 //!
 //! Each keeps the call's `OVER`, `FILTER` and argument list, so the aggregate forms stay window
 //! functions where they were. Functions DataFusion lacks entirely (`SAFE_DIVIDE`,
@@ -10,8 +11,8 @@
 
 use sqlparser::ast::helpers::attached_token::AttachedToken;
 use sqlparser::ast::{
-    BinaryOperator, CaseWhen, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident,
-    ObjectName, ObjectNamePart,
+    BinaryOperator, CaseWhen, Expr, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
+    FunctionArguments, Ident, NullTreatment, ObjectName, ObjectNamePart,
 };
 
 use super::date_arith::interval_text;
@@ -37,6 +38,7 @@ const REWRITTEN: &[&str] = &[
     "APPROX_COUNT_DISTINCT",
     "LOGICAL_AND",
     "LOGICAL_OR",
+    "APPROX_QUANTILES",
 ];
 
 pub(super) fn rewrite(expr: &mut Expr) -> Result<(), SqlError> {
@@ -122,6 +124,10 @@ pub(super) fn rewrite(expr: &mut Expr) -> Result<(), SqlError> {
             rename(f, "bool_or");
             return Ok(());
         }
+        ("APPROX_QUANTILES", _) => {
+            ignore_nulls_unless_respected(f);
+            return Ok(());
+        }
         _ => return Ok(()),
     };
     *expr = replacement;
@@ -130,6 +136,26 @@ pub(super) fn rewrite(expr: &mut Expr) -> Result<(), SqlError> {
 
 fn rename(f: &mut sqlparser::ast::Function, name: &str) {
     f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
+}
+
+/// GoogleSQL aggregates ignore NULLs unless told `RESPECT NULLS`; DataFusion's default is the
+/// opposite, so the implied `IGNORE NULLS` is written out.
+fn ignore_nulls_unless_respected(f: &mut sqlparser::ast::Function) {
+    if f.null_treatment.is_some() {
+        return;
+    }
+    if let FunctionArguments::List(list) = &mut f.args {
+        let stated = list
+            .clauses
+            .iter()
+            .any(|c| matches!(c, FunctionArgumentClause::IgnoreOrRespectNulls(_)));
+        if !stated {
+            list.clauses
+                .push(FunctionArgumentClause::IgnoreOrRespectNulls(
+                    NullTreatment::IgnoreNulls,
+                ));
+        }
+    }
 }
 
 fn binary(a: Expr, op: BinaryOperator, b: Expr) -> Expr {

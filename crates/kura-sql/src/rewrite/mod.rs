@@ -9,16 +9,22 @@
 //! different meaning.
 //!
 //! Rewrites run bottom-up (children before parents), so a rewrite sees arguments that are
-//! already in DataFusion form.
+//! already in DataFusion form. The order of the passes: output column names (decided on the
+//! query as written), wildcard tables, `PIVOT`/`UNPIVOT`, expressions, unqualified fields of
+//! an `UNNEST`, then `UNNEST` joins.
 
 mod array_subscript;
 mod date_arith;
 mod date_trunc;
 mod functions;
+mod implicit_aliases;
 mod in_unnest;
+mod pivot;
 mod types;
+mod unnest_fields;
 mod unnest_from;
 mod unnest_subquery;
+mod unpivot;
 mod wildcard_table;
 
 use std::collections::HashSet;
@@ -51,7 +57,9 @@ pub fn rewrite_for_datafusion(stmt: Statement) -> Result<Statement, SqlError> {
 ///
 /// `dataset.prefix*` becomes a `UNION ALL` of the matching tables whose suffix can satisfy the
 /// `_TABLE_SUFFIX` conditions of the `WHERE` clause, each with its suffix as a `_TABLE_SUFFIX`
-/// column; tables outside the range are not named, so they are never read.
+/// column; tables outside the range are not named, so they are never read. When `tables` also
+/// knows columns ([`TableLister::columns`]), unqualified fields of an `UNNEST` of structs
+/// (`FROM t, UNNEST(t.params) AS p WHERE key = 'x'`) resolve as in GoogleSQL.
 ///
 /// # Errors
 /// As [`rewrite_for_datafusion`]; [`SqlError::Unsupported`] also when a wildcard matches no
@@ -60,12 +68,16 @@ pub fn rewrite_for_datafusion_with_tables(
     mut stmt: Statement,
     tables: &dyn TableLister,
 ) -> Result<Statement, SqlError> {
+    // Names first: they are decided by the expressions as the user wrote them.
+    implicit_aliases::name_output_columns(&mut stmt);
     let mut wildcard = wildcard_table::WildcardTables::new(tables);
     run(&mut stmt, &mut wildcard)?;
+    run(&mut stmt, &mut TableOperators)?;
     let mut exprs = ExprRewriter {
         tables: relation_names(&stmt),
     };
     run(&mut stmt, &mut exprs)?;
+    run(&mut stmt, &mut unnest_fields::UnnestFields::new(tables))?;
     let mut from = unnest_from::UnnestFrom::default();
     run(&mut stmt, &mut from)?;
     Ok(stmt)
@@ -88,6 +100,19 @@ macro_rules! tryflow {
 }
 pub(crate) use tryflow;
 
+/// `PIVOT` and `UNPIVOT`, which DataFusion does not plan, as subqueries it does.
+struct TableOperators;
+
+impl VisitorMut for TableOperators {
+    type Break = SqlError;
+
+    fn post_visit_table_factor(&mut self, t: &mut TableFactor) -> ControlFlow<SqlError> {
+        tryflow!(pivot::rewrite(t));
+        tryflow!(unpivot::rewrite(t));
+        ControlFlow::Continue(())
+    }
+}
+
 /// The expression-level rewrites, each applied after the children were rewritten.
 struct ExprRewriter {
     /// Every table name and alias in the statement, so that a subquery over `UNNEST` can tell
@@ -102,6 +127,8 @@ impl VisitorMut for ExprRewriter {
         // The GA4 idiom is recognised by the shape of its inner query, so it must be seen
         // before that query is rewritten.
         tryflow!(unnest_subquery::rewrite(expr, &self.tables));
+        // Field names come from the arguments as written, before they are rewritten.
+        implicit_aliases::name_struct_fields(expr);
         ControlFlow::Continue(())
     }
 
@@ -199,6 +226,30 @@ pub(crate) fn keyword_arg(e: &Expr) -> Option<String> {
     }
 }
 
+/// A column name as DataFusion resolves it: unquoted names fold to lower case, quoted ones
+/// are kept. Needed where names reach the engine without its own normalisation
+/// (`* EXCEPT (…)` is matched verbatim).
+pub(crate) fn engine_name(i: &Ident) -> Ident {
+    match i.quote_style {
+        None => Ident::new(i.value.to_lowercase()),
+        Some(_) => i.clone(),
+    }
+}
+
+/// `* EXCEPT (columns…)`, or `None` for no columns (a plain `*`).
+pub(crate) fn wildcard_except(
+    columns: &[Ident],
+) -> Option<sqlparser::ast::WildcardAdditionalOptions> {
+    let (first, rest) = columns.split_first()?;
+    Some(sqlparser::ast::WildcardAdditionalOptions {
+        opt_except: Some(sqlparser::ast::ExceptSelectItem {
+            first_element: first.clone(),
+            additional_elements: rest.to_vec(),
+        }),
+        ..Default::default()
+    })
+}
+
 /// Where an expression starts in the source, for error messages.
 pub(crate) fn location_of(e: &Expr) -> Option<crate::SqlLocation> {
     use sqlparser::ast::Spanned;
@@ -275,7 +326,7 @@ mod tests {
     fn maps_type_names_and_safe_cast() {
         assert_eq!(
             rewrite("SELECT CAST(a AS INT64), SAFE_CAST(b AS FLOAT64), CAST(c AS ARRAY<STRING>)"),
-            "SELECT CAST(a AS BIGINT), TRY_CAST(b AS DOUBLE), CAST(c AS ARRAY<STRING>)"
+            "SELECT CAST(a AS BIGINT) AS f0_, TRY_CAST(b AS DOUBLE) AS f1_, CAST(c AS ARRAY<STRING>) AS f2_"
         );
     }
 
@@ -283,7 +334,7 @@ mod tests {
     fn puts_date_trunc_arguments_in_datafusion_order() {
         assert_eq!(
             rewrite("SELECT DATE_TRUNC(d, MONTH) FROM t"),
-            "SELECT CAST(date_trunc('month', d) AS DATE) FROM t"
+            "SELECT CAST(date_trunc('month', d) AS DATE) AS f0_ FROM t"
         );
     }
 
@@ -291,7 +342,7 @@ mod tests {
     fn countif_counts_true_rows() {
         assert_eq!(
             rewrite("SELECT COUNTIF(x > 0) FROM t"),
-            "SELECT count(CASE WHEN x > 0 THEN 1 END) FROM t"
+            "SELECT count(CASE WHEN x > 0 THEN 1 END) AS f0_ FROM t"
         );
     }
 

@@ -16,11 +16,13 @@
 //! `TIMESTAMP` is an instant in GoogleSQL; it maps to a zoned Arrow timestamp, so the engine
 //! should set `datafusion.execution.time_zone` to `UTC` (with no session zone it is a UTC
 //! wall-clock without zone, which compares the same).
-//! Typed literals (`DATETIME '2024-01-01 10:00:00'`) map the same way.
+//! Typed literals (`DATETIME '2024-01-01 10:00:00'`) map the same way, and bytes literals
+//! (`b'abc'`) become `CAST('abc' AS BYTEA)`.
 //! `SAFE_CAST` becomes `TRY_CAST`, which also yields NULL when the value does not convert.
 
 use sqlparser::ast::{
-    ArrayElemTypeDef, CastKind, ColumnDef, DataType, ExactNumberInfo, Expr, Statement, TimezoneInfo,
+    ArrayElemTypeDef, CastKind, ColumnDef, DataType, ExactNumberInfo, Expr, Statement,
+    TimezoneInfo, Value,
 };
 
 use crate::SqlError;
@@ -37,6 +39,23 @@ pub(super) fn rewrite(expr: &mut Expr) -> Result<(), SqlError> {
     }
     if let Expr::TypedString(typed) = expr {
         map_type(&mut typed.data_type);
+    }
+    if let Expr::Value(v) = expr {
+        if let Value::SingleQuotedByteStringLiteral(text)
+        | Value::DoubleQuotedByteStringLiteral(text) = &v.value
+        {
+            // DataFusion has no bytes literal; without escapes, the bytes are the text's UTF-8.
+            // Escaped forms (`b'\xff'`) are left for the planner to reject.
+            if !text.contains('\\') {
+                *expr = Expr::Cast {
+                    kind: CastKind::Cast,
+                    expr: Box::new(super::string_lit(text)),
+                    data_type: DataType::Bytea,
+                    array: false,
+                    format: None,
+                };
+            }
+        }
     }
     Ok(())
 }

@@ -317,7 +317,7 @@ fn derived(select: Select, alias: &str) -> TableFactor {
 
 /// `SELECT 1` as parsed, so that new queries get every field of sqlparser's structs in their
 /// neutral state without this module naming them all.
-fn template_query() -> Query {
+pub(crate) fn template_query() -> Query {
     let stmt = crate::parse_one("SELECT 1").expect("constant SQL parses");
     match stmt {
         sqlparser::ast::Statement::Query(q) => *q,

@@ -9,7 +9,7 @@
 //!
 //! DataFusion would otherwise need to decorrelate a subquery over an outer column, which it
 //! cannot; the array form runs once per batch. Also handled: `(SELECT COUNT(*) FROM UNNEST…)`
-//! → `cardinality(array_filter(…))`, `EXISTS(SELECT … FROM UNNEST…)`, and
+//! → `coalesce(cardinality(array_filter(…)), 0)`, `EXISTS(SELECT … FROM UNNEST…)`, and
 //! `ARRAY(SELECT … FROM UNNEST…)`.
 //!
 //! Inside the subquery an unqualified name is an element field (GoogleSQL resolves the inner
@@ -89,7 +89,7 @@ impl OverUnnest {
 fn scalar(q: &Query, tables: &HashSet<String>) -> Option<Expr> {
     let o = over_unnest(q, tables)?;
     if is_count_star(&o.item) {
-        return Some(call("cardinality", vec![o.filtered]));
+        return Some(count(o.filtered));
     }
     if contains_aggregate(&o.item) {
         return None;
@@ -101,10 +101,18 @@ fn scalar(q: &Query, tables: &HashSet<String>) -> Option<Expr> {
 fn exists(q: &Query, tables: &HashSet<String>) -> Option<Expr> {
     let o = over_unnest(q, tables)?;
     Some(Expr::BinaryOp {
-        left: Box::new(call("cardinality", vec![o.filtered])),
+        left: Box::new(count(o.filtered)),
         op: BinaryOperator::Gt,
         right: Box::new(number_lit(0)),
     })
+}
+
+/// The number of elements; 0 for a NULL array, which `UNNEST` reads as empty.
+fn count(array: Expr) -> Expr {
+    call(
+        "coalesce",
+        vec![call("cardinality", vec![array]), number_lit(0)],
+    )
 }
 
 fn over_unnest(q: &Query, tables: &HashSet<String>) -> Option<OverUnnest> {

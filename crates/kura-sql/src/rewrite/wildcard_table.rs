@@ -20,13 +20,25 @@ use super::unnest_from::template_select;
 use super::{string_lit, tryflow, unsupported};
 use crate::SqlError;
 
-/// Lists the tables of a dataset, so that wildcard tables can be expanded.
+/// Lists the tables of a dataset, so that wildcard tables can be expanded, and optionally
+/// their columns.
 ///
 /// Implemented for every `Fn(&str) -> Vec<String>`, so a closure over the catalog will do:
 /// `rewrite_for_datafusion_with_tables(stmt, &|dataset: &str| catalog.tables(dataset))`.
 pub trait TableLister {
     /// The names of the tables in `dataset`, without the dataset.
     fn tables(&self, dataset: &str) -> Vec<String>;
+
+    /// The column names of a table, named as the statement writes it (`dataset.table` or
+    /// `table`), or `None` when unknown (the default).
+    ///
+    /// With them the rewrite resolves the names GoogleSQL takes from an `UNNEST` of structs
+    /// (`FROM t, UNNEST(t.params) AS p WHERE key = 'x'`, where `key` is a field of `p`
+    /// unless `t` has such a column); without them those names stay as written and fail at
+    /// planning.
+    fn columns(&self, _table: &str) -> Option<Vec<String>> {
+        None
+    }
 }
 
 impl<F: Fn(&str) -> Vec<String>> TableLister for F {
