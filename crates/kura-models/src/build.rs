@@ -291,10 +291,7 @@ async fn check_built(
     if checks.is_empty() {
         return Ok(());
     }
-    let mut scope = kura_quality::RunScope::new(
-        options.principal.clone(),
-        wh.project().config().project.timezone.clone(),
-    );
+    let mut scope = kura_quality::RunScope::for_warehouse(wh, options.principal.clone());
     scope.run_id = run_id.to_string();
     scope
         .labels

@@ -28,6 +28,24 @@ pub use results::{CheckResult, CheckStatus};
 pub use spec::{CheckSpec, DeclaredQuality, MonitorSpec, Severity, TableQuality};
 pub use sql::RunScope;
 
+impl DeclaredQuality {
+    /// The table's checks, ready to run.
+    pub fn table_checks(&self) -> impl Iterator<Item = TableCheck> + '_ {
+        self.quality.checks.iter().map(|spec| TableCheck {
+            table: self.table.clone(),
+            spec: spec.clone(),
+        })
+    }
+
+    /// The table's monitor, ready to run, if it has one.
+    pub fn table_monitor(&self) -> Option<TableMonitor> {
+        self.quality.monitor.as_ref().map(|spec| TableMonitor {
+            table: self.table.clone(),
+            spec: spec.clone(),
+        })
+    }
+}
+
 /// How many checks run at once: enough to overlap small queries, few enough not to starve a
 /// model build running next to them.
 const CHECKS_AT_ONCE: usize = 4;

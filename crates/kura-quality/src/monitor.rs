@@ -64,6 +64,39 @@ pub struct MonitorMetric {
 }
 
 impl MonitorMetric {
+    /// A metric of `bucket` not judged (yet): a training bucket until an assessment is added.
+    fn unjudged(
+        table: &str,
+        column: Option<String>,
+        metric: &str,
+        bucket: NaiveDateTime,
+        width: BucketWidth,
+        value: Option<f64>,
+        scope: &RunScope,
+    ) -> Self {
+        MonitorMetric {
+            table: table.to_string(),
+            column,
+            metric: metric.to_string(),
+            bucket,
+            bucket_width: width.as_str().to_string(),
+            value,
+            detail: None,
+            assessed: false,
+            status: "training".to_string(),
+            is_anomaly: false,
+            score: None,
+            expected_low: None,
+            expected_high: None,
+            training_mean: None,
+            training_stddev: None,
+            training_size: 0,
+            sensitivity: 0.0,
+            run_id: scope.run_id.clone(),
+            computed_at: scope.now,
+        }
+    }
+
     /// The series this metric belongs to: `marts.orders:null_rate(status)`.
     pub fn series_id(&self) -> String {
         match &self.column {
@@ -404,27 +437,16 @@ async fn measure(
         let judged: BTreeMap<NaiveDateTime, &Assessment> =
             assessments.iter().map(|a| (a.bucket, a)).collect();
         for point in &points {
-            let base = MonitorMetric {
-                table: monitor.table.clone(),
-                column: col.clone(),
-                metric: metric.to_string(),
-                bucket: point.bucket,
-                bucket_width: spec.bucket.as_str().to_string(),
-                value: point.value,
-                detail: None,
-                assessed: false,
-                status: "training".to_string(),
-                is_anomaly: false,
-                score: None,
-                expected_low: None,
-                expected_high: None,
-                training_mean: None,
-                training_stddev: None,
-                training_size: 0,
-                sensitivity: settings.sensitivity,
-                run_id: scope.run_id.clone(),
-                computed_at: scope.now,
-            };
+            let mut base = MonitorMetric::unjudged(
+                &monitor.table,
+                col.clone(),
+                metric,
+                point.bucket,
+                spec.bucket,
+                point.value,
+                scope,
+            );
+            base.sensitivity = settings.sensitivity;
             metrics.push(match judged.get(&point.bucket) {
                 Some(a) => with_assessment(base, a),
                 None => base,
@@ -507,27 +529,17 @@ fn freshness_metric(
         direction: Direction::Spike,
         ..settings.clone()
     };
-    let base = MonitorMetric {
-        table: monitor.table.clone(),
-        column: None,
-        metric: "freshness_hours".to_string(),
-        bucket: current,
-        bucket_width: width.as_str().to_string(),
+    let mut base = MonitorMetric::unjudged(
+        &monitor.table,
+        None,
+        "freshness_hours",
+        current,
+        width,
         value,
-        detail: newest.map(|n| n.to_rfc3339()),
-        assessed: false,
-        status: "training".to_string(),
-        is_anomaly: false,
-        score: None,
-        expected_low: None,
-        expected_high: None,
-        training_mean: None,
-        training_stddev: None,
-        training_size: 0,
-        sensitivity: settings.sensitivity,
-        run_id: scope.run_id.clone(),
-        computed_at: scope.now,
-    };
+        scope,
+    );
+    base.detail = newest.map(|n| n.to_rfc3339());
+    base.sensitivity = settings.sensitivity;
     match assess(&points, &freshness_settings).last() {
         Some(a) if a.bucket == current => with_assessment(base, a),
         _ => base,
@@ -556,25 +568,19 @@ fn schema_metrics(
         .collect();
     let described = serde_json::to_string(&now).unwrap_or_default();
     let base = |metric: &str, detail: String, anomaly: bool| MonitorMetric {
-        table: monitor.table.clone(),
-        column: None,
-        metric: metric.to_string(),
-        bucket: current,
-        bucket_width: width.as_str().to_string(),
-        value: Some(now.len() as f64),
         detail: Some(detail),
         assessed: true,
         status: if anomaly { "anomalous" } else { "normal" }.to_string(),
         is_anomaly: anomaly,
-        score: None,
-        expected_low: None,
-        expected_high: None,
-        training_mean: None,
-        training_stddev: None,
-        training_size: 0,
-        sensitivity: 0.0,
-        run_id: scope.run_id.clone(),
-        computed_at: scope.now,
+        ..MonitorMetric::unjudged(
+            &monitor.table,
+            None,
+            metric,
+            current,
+            width,
+            Some(now.len() as f64),
+            scope,
+        )
     };
     let mut out = vec![base("schema", described, false)];
     let previous = history

@@ -71,6 +71,11 @@ impl RunScope {
         }
     }
 
+    /// A new run as `principal` now, in the zone of the warehouse's project.
+    pub fn for_warehouse(wh: &kura_engine::Warehouse, principal: impl Into<String>) -> Self {
+        Self::new(principal, wh.project().config().project.timezone.clone())
+    }
+
     /// The query context of this run's queries.
     pub fn query_context(&self) -> QueryContext {
         let mut ctx =

@@ -80,20 +80,9 @@ pub async fn run(args: DemoArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
     let checks: Vec<kura_quality::TableCheck> = project
         .quality
         .iter()
-        .flat_map(|q| {
-            q.quality
-                .checks
-                .iter()
-                .map(|spec| kura_quality::TableCheck {
-                    table: q.table.clone(),
-                    spec: spec.clone(),
-                })
-        })
+        .flat_map(|q| q.table_checks())
         .collect();
-    let scope = kura_quality::RunScope::new(
-        globals.principal.clone(),
-        wh.project().config().project.timezone.clone(),
-    );
+    let scope = kura_quality::RunScope::for_warehouse(&wh, globals.principal.clone());
     let results = kura_quality::run_checks(&wh, &checks, &scope).await?;
     super::quality::print_check_results(&results);
     for (title, sql) in QUERIES {

@@ -96,10 +96,7 @@ pub async fn run_models(args: RunArgs, globals: &Globals) -> anyhow::Result<Exit
     if !checks.is_empty() {
         super::quality::print_check_results(&checks);
         if !args.no_alerts {
-            let mut scope = kura_quality::RunScope::new(
-                globals.principal.clone(),
-                wh.project().config().project.timezone.clone(),
-            );
+            let mut scope = kura_quality::RunScope::for_warehouse(&wh, globals.principal.clone());
             scope.run_id = report.run_id.clone();
             let name = wh.project().config().project.name.clone();
             let alerts =

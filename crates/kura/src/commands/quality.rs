@@ -67,10 +67,7 @@ pub fn alert_settings(wh: &Warehouse) -> anyhow::Result<AlertSettings> {
 }
 
 fn scope(wh: &Warehouse, globals: &Globals, command: &str) -> RunScope {
-    let mut scope = RunScope::new(
-        globals.principal.clone(),
-        wh.project().config().project.timezone.clone(),
-    );
+    let mut scope = RunScope::for_warehouse(wh, globals.principal.clone());
     scope.labels.push(("command".into(), command.into()));
     scope
 }
@@ -83,15 +80,7 @@ pub async fn run_check(args: CheckArgs, globals: &Globals) -> anyhow::Result<Exi
     let declared = project
         .select_quality(&args.select)
         .map_err(|e| anyhow::anyhow!(e))?;
-    let checks: Vec<TableCheck> = declared
-        .iter()
-        .flat_map(|q| {
-            q.quality.checks.iter().map(|spec| TableCheck {
-                table: q.table.clone(),
-                spec: spec.clone(),
-            })
-        })
-        .collect();
+    let checks: Vec<TableCheck> = declared.iter().flat_map(|q| q.table_checks()).collect();
     if checks.is_empty() {
         eprintln!(
             "no checks declared; add [[checks]] to a model's header or a models/<dataset>/checks.toml"
@@ -134,15 +123,7 @@ pub async fn run_monitor(args: MonitorArgs, globals: &Globals) -> anyhow::Result
     let declared = project
         .select_quality(&args.select)
         .map_err(|e| anyhow::anyhow!(e))?;
-    let monitors: Vec<TableMonitor> = declared
-        .iter()
-        .filter_map(|q| {
-            q.quality.monitor.as_ref().map(|spec| TableMonitor {
-                table: q.table.clone(),
-                spec: spec.clone(),
-            })
-        })
-        .collect();
+    let monitors: Vec<TableMonitor> = declared.iter().filter_map(|q| q.table_monitor()).collect();
     if monitors.is_empty() {
         eprintln!("no monitors declared; add [monitor] time_column = \"...\" to a model's header or a checks.toml");
         return Ok(ExitCode::SUCCESS);
