@@ -195,6 +195,61 @@ impl Warehouse {
         Ok(outcome)
     }
 
+    /// Replaces a table's contents and schema with `batches` in one Delta commit: results a
+    /// command computed outside SQL (predictions, SHAP values). Access-checked like a query's
+    /// write and recorded in the query log with `description` as its statement; a view of the
+    /// same name is replaced by the table.
+    ///
+    /// # Errors
+    /// [`EngineError::AccessDenied`] without write access to the dataset;
+    /// [`EngineError::Delta`] when the commit fails (the table is then unchanged).
+    pub async fn replace_with_batches(
+        &self,
+        name: &TableName,
+        schema: SchemaRef,
+        batches: Vec<arrow::record_batch::RecordBatch>,
+        description: &str,
+        ctx: &QueryContext,
+    ) -> Result<u64, EngineError> {
+        let kind = "CREATE TABLE";
+        self.authorize(
+            &ctx.principal,
+            &name.dataset,
+            Access::Write,
+            description,
+            kind,
+        )
+        .await?;
+        let started = (Utc::now(), Instant::now());
+        let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let batches = if batches.is_empty() {
+            vec![arrow::record_batch::RecordBatch::new_empty(schema)]
+        } else {
+            batches
+        };
+        let written = async {
+            let table = self.store().open_or_new(name).await?;
+            table
+                .write(batches)
+                .with_save_mode(SaveMode::Overwrite)
+                .with_schema_mode(SchemaMode::Overwrite)
+                .await
+                .map_err(|source| EngineError::Delta {
+                    table: name.to_string(),
+                    source,
+                })
+        }
+        .await;
+        let logged = written.as_ref().map(|_| (rows, Vec::new()));
+        self.log_write(name, description, kind, ctx, started, &logged)
+            .await?;
+        let table = written?;
+        if self.store().view_sql(name).is_some() {
+            self.store().remove_view(name)?;
+        }
+        Ok(table.version().unwrap_or(0) as u64)
+    }
+
     async fn write_query_inner(
         &self,
         request: &WriteRequest,

@@ -6,8 +6,9 @@
 //! [`features`] is the Arrow boundary: it turns record batches into the matrix, checking
 //! columns and types against the [`FeatureSchema`] the model was trained with; [`tables`] turns
 //! predictions and SHAP values back into record batches (long, wide, importance).
-//! [`metrics`] and [`fingerprint`] describe a training run and need no native code; training
-//! itself (behind the `train` cargo feature, through LightGBM) is not written yet, see README.md.
+//! [`metrics`] and [`fingerprint`] describe a training run and need no native code. `train`
+//! (behind the `train` cargo feature, because it builds LightGBM from source) fits models
+//! through LightGBM's C API; [`registry`] keeps a project's models and their cards on disk.
 //!
 //! Correctness is pinned by fixtures made with Python LightGBM and shap
 //! (`fixtures/make_fixtures.py`): predictions, `pred_contrib` and shap's values to 1e-9.
@@ -20,12 +21,16 @@ pub mod metrics;
 pub mod model;
 mod parallel;
 pub mod predict;
+pub mod registry;
 pub mod shap;
 pub mod tables;
+#[cfg(feature = "train")]
+pub mod train;
 
 pub use error::{MlError, Result};
 pub use features::{EncodedFeatures, FeatureKind, FeatureSchema, FeatureSpec, UnseenCategories};
 pub use matrix::DenseMatrix;
 pub use model::{FeatureInfo, LgbmModel, MissingType, Objective, Tree};
+pub use registry::{check_model_name, ModelCard, ModelOrigin, ModelRegistry};
 pub use shap::ShapValues;
 pub use tables::{prediction_table, row_number_key, shap_tables, ShapTables, EXPECTED_VALUE_KEY};

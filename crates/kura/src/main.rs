@@ -71,6 +71,8 @@ enum Command {
     Monitor(commands::quality::MonitorArgs),
     /// Data-quality reports from the check and monitor history.
     Quality(commands::quality::QualityArgs),
+    /// Train LightGBM on a table, predict, and explain with SHAP values as tables.
+    Ml(commands::ml::MlArgs),
 }
 
 /// Exit codes: 0 success, 1 findings (failed checks, lint), 2 could not run.

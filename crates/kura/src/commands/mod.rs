@@ -6,6 +6,7 @@ pub mod experiment;
 pub mod ga4;
 pub mod init;
 pub mod load;
+pub mod ml;
 pub mod models;
 pub mod quality;
 pub mod sql;
@@ -62,5 +63,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => quality::run_check(args, &globals).await,
         Command::Monitor(args) => quality::run_monitor(args, &globals).await,
         Command::Quality(args) => quality::run_quality(args, &globals).await,
+        Command::Ml(args) => ml::run(args, &globals).await,
     }
 }
