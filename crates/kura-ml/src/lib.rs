@@ -20,6 +20,7 @@ pub mod matrix;
 pub mod metrics;
 pub mod model;
 mod parallel;
+pub mod plot;
 pub mod predict;
 pub mod registry;
 pub mod shap;

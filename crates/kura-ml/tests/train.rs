@@ -3,6 +3,8 @@
 //! LightGBM itself (through the `lightgbm3` crate): kura's predictions and TreeSHAP values must
 //! equal LightGBM's `predict` and `pred_contrib` on the same rows.
 #![cfg(feature = "train")]
+// A panic is how a test fails; the lint is for library code.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 

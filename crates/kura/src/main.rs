@@ -5,6 +5,7 @@
 
 mod commands;
 mod output;
+mod png;
 mod progress;
 
 use std::path::PathBuf;

@@ -747,3 +747,392 @@ fn checks_run_after_models_and_alone_and_the_quality_report_shows_them() {
     assert!(err.contains("models/raw/checks.toml"), "{err}");
     assert!(err.contains("did you mean `not_null`"), "{err}");
 }
+
+/// A churn table as CSV: 600 customers, churn driven by tenure, spend and plan.
+fn churn_csv(path: &Path) {
+    let plans = ["basic", "plus", "pro"];
+    let mut text = String::from("customer_id,tenure_months,monthly_spend,plan,churned\n");
+    for i in 0..600u64 {
+        let h = |salt: u64| {
+            let mut x = (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ salt.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            x ^= x >> 31;
+            x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let tenure = 1 + (h(1) * 60.0) as u64;
+        let spend = 10.0 + (h(2) * 9000.0).round() / 100.0;
+        let plan = plans[(h(3) * 3.0) as usize];
+        let risk =
+            1.5 - tenure as f64 / 20.0 + spend / 60.0 + if plan == "basic" { 0.8 } else { 0.0 };
+        let churned = u8::from(risk + (h(4) - 0.5) > 1.0);
+        text.push_str(&format!(
+            "{},{tenure},{spend:.2},{plan},{churned}\n",
+            1000 + i
+        ));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn sql_csv(dir: &Path, sql: &str) -> Vec<Vec<String>> {
+    let o = kura(dir, "alice", &["sql", "--format", "csv", sql]);
+    assert!(o.status.success(), "{sql}\n{}", stderr(&o));
+    stdout(&o)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn ml_imports_predicts_and_explains_into_tables_and_refuses_bad_models() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shop");
+    init_demo(&dir);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../kura-ml/fixtures/binary_categorical/model.txt");
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "import",
+            fixture.to_str().unwrap(),
+            "--name",
+            "imported",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        dir.join("ml/imported/model.txt").is_file() && dir.join("ml/imported/card.json").is_file()
+    );
+    let again = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "import",
+            fixture.to_str().unwrap(),
+            "--name",
+            "imported",
+        ],
+    );
+    assert!(
+        !again.status.success() && stderr(&again).contains("--force"),
+        "{}",
+        stderr(&again)
+    );
+
+    // The fixture's features are Column_0..2 (the third categorical by integer code).
+    let scoring = tmp.path().join("scoring.csv");
+    std::fs::write(
+        &scoring,
+        "id,Column_0,Column_1,Column_2\n1,0.5,-0.25,3\n2,-1.0,1.5,\n",
+    )
+    .unwrap();
+    let o = kura(
+        &dir,
+        "alice",
+        &["load", scoring.to_str().unwrap(), "--into", "raw.scoring"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "predict",
+            "imported",
+            "--table",
+            "raw.scoring",
+            "--into",
+            "marts.scores",
+            "--key",
+            "id",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let figures = tmp.path().join("figures");
+    let rows = sql_csv(
+        &dir,
+        "SELECT row_key, probability FROM marts.scores ORDER BY row_key",
+    );
+    assert_eq!(rows.len(), 2);
+    let p: f64 = rows[0][1].parse().unwrap();
+    assert!(p > 0.0 && p < 1.0, "{rows:?}");
+
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "explain",
+            "imported",
+            "--table",
+            "raw.scoring",
+            "--into",
+            "marts.shap",
+            "--key",
+            "id",
+            "--plots",
+            figures.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for stem in ["imported_importance", "imported_beeswarm"] {
+        let svg = std::fs::read_to_string(figures.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("Column_0"), "{svg}");
+        let png = std::fs::read(figures.join(format!("{stem}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000);
+    }
+    assert!(
+        stdout(&o).contains("expected value (raw score)"),
+        "{}",
+        stdout(&o)
+    );
+    // Additivity through the warehouse: SHAP values plus the expected value give the raw score.
+    let check = sql_csv(
+        &dir,
+        "SELECT s.row_key, ABS(SUM(s.shap_value) + ANY_VALUE(w.expected_value) - ANY_VALUE(p.raw_score)) AS gap \
+         FROM marts.shap AS s JOIN marts.shap_wide AS w ON s.row_key = w.row_key \
+         JOIN marts.scores AS p ON s.row_key = p.row_key GROUP BY s.row_key ORDER BY s.row_key",
+    );
+    assert_eq!(check.len(), 2);
+    for row in &check {
+        assert!(row[1].parse::<f64>().unwrap() < 1e-9, "{check:?}");
+    }
+    let importance = sql_csv(
+        &dir,
+        "SELECT feature, mean_abs_shap FROM marts.shap_importance",
+    );
+    assert_eq!(importance.len(), 3);
+
+    // Export writes a model LightGBM (and kura) can read back.
+    let out = tmp.path().join("exported.txt");
+    let o = kura(
+        &dir,
+        "alice",
+        &["ml", "export", "imported", "-o", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "import",
+            out.to_str().unwrap(),
+            "--name",
+            "round_trip",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let listed = stdout(&kura(&dir, "alice", &["ml", "list"]));
+    assert!(
+        listed.contains("imported\tbinary") && listed.contains("round_trip\tbinary"),
+        "{listed}"
+    );
+
+    // Bad input: a truncated model, a table without the model's features, a bad name.
+    let text = std::fs::read_to_string(&fixture).unwrap();
+    let truncated = tmp.path().join("truncated.txt");
+    std::fs::write(&truncated, &text[..text.len() / 2]).unwrap();
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "import",
+            truncated.to_str().unwrap(),
+            "--name",
+            "broken",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("truncated.txt:") && stderr(&o).contains("hint:"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.join("ml/broken").exists());
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "predict",
+            "imported",
+            "--table",
+            "raw.orders",
+            "--into",
+            "marts.x",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("missing feature columns") && stderr(&o).contains("`Column_0`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "predict",
+            "nope",
+            "--table",
+            "raw.scoring",
+            "--into",
+            "marts.x",
+        ],
+    );
+    assert!(
+        stderr(&o).contains("no model named `nope`") && stderr(&o).contains("imported"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "import",
+            fixture.to_str().unwrap(),
+            "--name",
+            "Bad-Name",
+        ],
+    );
+    assert!(
+        stderr(&o).contains("not a valid model name"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[cfg(feature = "train")]
+#[test]
+fn ml_trains_on_a_table_then_predicts_and_explains_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shop");
+    init_demo(&dir);
+    let csv = tmp.path().join("churn.csv");
+    churn_csv(&csv);
+    let o = kura(
+        &dir,
+        "alice",
+        &["load", csv.to_str().unwrap(), "--into", "raw.churn"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "train",
+            "--table",
+            "raw.churn",
+            "--target",
+            "churned",
+            "--exclude",
+            "customer_id",
+            "--name",
+            "churn",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("task: binary") && err.contains("trained `churn` (binary, 3 features"),
+        "{err}"
+    );
+    let metrics = stdout(&o);
+    let auc: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("auc\t"))
+        .unwrap_or_else(|| panic!("{metrics}"))
+        .parse()
+        .unwrap();
+    assert!(auc > 0.8, "{metrics}");
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("ml/churn/card.json")).unwrap())
+            .unwrap();
+    assert_eq!(card["target"], "churned");
+    assert_eq!(
+        card["rows_train"].as_u64().unwrap() + card["rows_valid"].as_u64().unwrap(),
+        600
+    );
+    assert_eq!(card["fingerprint"].as_str().unwrap().len(), 64);
+    assert_eq!(card["features"]["features"][2]["name"], "plan");
+
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "predict",
+            "churn",
+            "--table",
+            "raw.churn",
+            "--into",
+            "marts.churn_scores",
+            "--key",
+            "customer_id",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = sql_csv(&dir, "SELECT count(*), countif(predicted_class = '1'), min(probability) >= 0, max(probability) <= 1 FROM marts.churn_scores");
+    assert_eq!(rows[0][0], "600");
+    assert_eq!(rows[0][2..], ["true".to_string(), "true".to_string()]);
+
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "explain",
+            "churn",
+            "--table",
+            "raw.churn",
+            "--into",
+            "marts.churn_shap",
+            "--key",
+            "customer_id",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let gap = sql_csv(
+        &dir,
+        "SELECT max(gap) FROM (SELECT ABS(SUM(s.shap_value) + ANY_VALUE(w.expected_value) - ANY_VALUE(p.raw_score)) AS gap \
+         FROM marts.churn_shap AS s JOIN marts.churn_shap_wide AS w ON s.row_key = w.row_key \
+         JOIN marts.churn_scores AS p ON s.row_key = p.row_key GROUP BY s.row_key)",
+    );
+    assert!(gap[0][0].parse::<f64>().unwrap() < 1e-9, "{gap:?}");
+    let top = sql_csv(
+        &dir,
+        "SELECT feature FROM marts.churn_shap_importance ORDER BY mean_abs_shap DESC LIMIT 1",
+    );
+    assert_eq!(top[0][0], "tenure_months", "tenure drives churn most");
+
+    // A single-class target is refused with the reason; nothing is registered.
+    let o = kura(
+        &dir,
+        "alice",
+        &[
+            "ml",
+            "train",
+            "--table",
+            "raw.churn",
+            "--target",
+            "churned",
+            "--where",
+            "churned = 1",
+            "--name",
+            "one_class",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("single class"), "{}", stderr(&o));
+    assert!(!dir.join("ml/one_class").exists());
+}

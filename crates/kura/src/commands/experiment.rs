@@ -126,6 +126,10 @@ pub struct AnalyzeArgs {
     /// Drop rows with missing values (they are counted and reported either way).
     #[arg(long)]
     pub drop_missing: bool,
+    /// Write the method's figure (CausalImpact's three panels, the RD plot) as SVG and PNG
+    /// into this directory, named after the experiment.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
 }
 
 pub async fn run(args: ExperimentArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
@@ -134,6 +138,46 @@ pub async fn run(args: ExperimentArgs, globals: &Globals) -> anyhow::Result<Exit
         ExperimentCommand::Analyze(a) => analyze(a, globals).await,
         ExperimentCommand::List => list(globals).await,
     }
+}
+
+/// The figure of a CausalImpact or regression-discontinuity analysis, as SVG.
+fn figure(
+    name: &str,
+    spec: &AnalysisSpec,
+    report: &kura_stats::AnalysisReport,
+    batches: &[RecordBatch],
+) -> anyhow::Result<Option<String>> {
+    use kura_stats::AnalysisResult;
+    Ok(match (&report.result, spec) {
+        (AnalysisResult::CausalImpact(r), _) => Some(kura_stats::plot::causal_impact_svg(
+            r,
+            &format!("{name}: CausalImpact"),
+        )),
+        (
+            AnalysisResult::RegressionDiscontinuity(r),
+            AnalysisSpec::RegressionDiscontinuity {
+                outcome,
+                running,
+                options,
+            },
+        ) => {
+            // The plot shows every complete (outcome, running) pair, binned.
+            let (columns, _) = kura_stats::data::complete_columns(
+                batches,
+                &[outcome.as_str(), running.as_str()],
+                MissingPolicy::Drop,
+            )?;
+            Some(kura_stats::plot::rd_svg(
+                &columns[0],
+                &columns[1],
+                r,
+                options.cutoff,
+                20,
+                &format!("{name}: regression discontinuity"),
+            ))
+        }
+        _ => None,
+    })
 }
 
 fn check_name(name: &str) -> anyhow::Result<()> {
@@ -381,6 +425,20 @@ async fn analyze(args: AnalyzeArgs, globals: &Globals) -> anyhow::Result<ExitCod
         MissingPolicy::Error
     };
     let report = kura_stats::analyze(&result.batches, &spec, alpha, missing)?;
+    if let Some(dir) = &args.plots {
+        match figure(&args.name, &spec, &report, &result.batches)? {
+            Some(svg) => {
+                let (svg_path, png_path) = crate::png::write_figure(dir, &args.name, &svg)?;
+                if !globals.quiet {
+                    eprintln!("wrote {} and {}", svg_path.display(), png_path.display());
+                }
+            }
+            None => eprintln!(
+                "note: {:?} has no figure; --plots draws CausalImpact and regression discontinuity",
+                report.method
+            ),
+        }
+    }
     let report_json = serde_json::to_string(&report)?;
     if args.format == "json" {
         println!("{report_json}");

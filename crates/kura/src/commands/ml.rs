@@ -125,6 +125,10 @@ pub struct ExplainArgs {
     pub key: Option<String>,
     #[arg(long, value_enum, default_value = "missing")]
     pub unseen: UnseenArg,
+    /// Write the importance bar chart and the beeswarm summary (SVG and PNG) into this
+    /// directory: NAME_importance.{svg,png}, NAME_beeswarm[_CLASS].{svg,png}.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -397,11 +401,29 @@ async fn explain(
     let key = row_key(&batches, args.key.as_deref(), rows)?;
     let names = card.features.names();
     let labels = card.class_labels.clone().filter(|l| l.len() > 2);
-    let tables = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let plots = args.plots.clone();
+    let model_name = args.name.clone();
+    let (tables, figures) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let shap = model.shap_values(&encoded.matrix)?;
-        Ok(shap_tables(&shap, &names, &key, labels.as_deref())?)
+        let figures = match plots {
+            Some(_) => figures(
+                &model_name,
+                &shap,
+                &encoded.matrix,
+                &names,
+                labels.as_deref(),
+            ),
+            None => Vec::new(),
+        };
+        Ok((
+            shap_tables(&shap, &names, &key, labels.as_deref())?,
+            figures,
+        ))
     })
     .await??;
+    if let Some(dir) = &args.plots {
+        write_figures(dir, &figures, globals)?;
+    }
     if let Some(into) = &args.into {
         let what = format!("SHAP values of `{}`", args.name);
         write_table(wh, into, tables.long.clone(), &what, &ctx).await?;
@@ -439,6 +461,66 @@ async fn explain(
         arrow::util::pretty::pretty_format_batches(&[tables.importance])?
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The SHAP figures of a model as (file stem, SVG).
+fn figures(
+    name: &str,
+    shap: &kura_ml::ShapValues,
+    x: &kura_ml::DenseMatrix,
+    names: &[String],
+    class_labels: Option<&[String]>,
+) -> Vec<(String, String)> {
+    use kura_ml::plot::{beeswarm_svg, importance_svg};
+    let mean_abs = shap.mean_abs();
+    let total: Vec<f64> = (0..shap.features())
+        .map(|j| mean_abs.iter().map(|per_class| per_class[j]).sum())
+        .collect();
+    let mut out = vec![(
+        format!("{name}_importance"),
+        importance_svg(names, &total, &format!("{name}: feature importance")),
+    )];
+    if shap.outputs() == 1 {
+        out.push((
+            format!("{name}_beeswarm"),
+            beeswarm_svg(shap, x, names, 0, &format!("{name}: SHAP values per row")),
+        ));
+    } else {
+        for k in 0..shap.outputs() {
+            let label = class_labels
+                .and_then(|l| l.get(k).cloned())
+                .unwrap_or_else(|| k.to_string());
+            let stem: String = label
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            out.push((
+                format!("{name}_beeswarm_{stem}"),
+                beeswarm_svg(
+                    shap,
+                    x,
+                    names,
+                    k,
+                    &format!("{name}: SHAP values, class {label}"),
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn write_figures(
+    dir: &std::path::Path,
+    figures: &[(String, String)],
+    globals: &Globals,
+) -> anyhow::Result<()> {
+    for (stem, svg) in figures {
+        let (svg_path, png_path) = crate::png::write_figure(dir, stem, svg)?;
+        if !globals.quiet {
+            eprintln!("wrote {} and {}", svg_path.display(), png_path.display());
+        }
+    }
+    Ok(())
 }
 
 fn print_notes(notes: &[String], globals: &Globals) {
