@@ -1115,7 +1115,8 @@ fn ml_trains_on_a_table_then_predicts_and_explains_it() {
     );
     assert_eq!(top[0][0], "tenure_months", "tenure drives churn most");
 
-    // A single-class target is refused with the reason; nothing is registered.
+    // A single-class target is refused with the reason (auto would read one integer value as
+    // a constant regression target, refused as well); nothing is registered.
     let o = kura(
         &dir,
         "alice",
@@ -1128,6 +1129,8 @@ fn ml_trains_on_a_table_then_predicts_and_explains_it() {
             "churned",
             "--where",
             "churned = 1",
+            "--task",
+            "binary",
             "--name",
             "one_class",
         ],

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use arrow::array::{Array, AsArray};
+use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type};
 use arrow::record_batch::RecordBatch;
@@ -34,6 +34,19 @@ fn encoding(dt: &DataType) -> Option<Encoding> {
     }
 }
 
+/// Column `name` of every batch.
+fn columns<'a>(batches: &'a [RecordBatch], name: &str) -> Result<Vec<&'a ArrayRef>> {
+    batches
+        .iter()
+        .map(|b| {
+            b.column_by_name(name)
+                .ok_or_else(|| MlError::MissingFeatures {
+                    missing: format!("`{name}`"),
+                })
+        })
+        .collect()
+}
+
 /// Distinct non-null values (as text, up to `limit + 1`) and whether any value is null, over
 /// the rows that train.
 fn profile(
@@ -43,12 +56,7 @@ fn profile(
     limit: usize,
 ) -> Result<(BTreeSet<String>, bool)> {
     let mut texts: Vec<Option<String>> = Vec::new();
-    for batch in batches {
-        let col = batch
-            .column_by_name(name)
-            .ok_or_else(|| MlError::MissingFeatures {
-                missing: format!("`{name}`"),
-            })?;
+    for col in columns(batches, name)? {
         let t = cast(col, &DataType::Utf8).map_err(|_| MlError::RetypedFeatures {
             retyped: format!(
                 "`{name}` is {}, which cannot be read as text",
@@ -76,12 +84,7 @@ fn profile(
 /// Whether a numeric column varies over the training rows: `(all null, constant)`.
 fn numeric_profile(batches: &[RecordBatch], name: &str, rows: &[usize]) -> Result<(bool, bool)> {
     let mut values: Vec<Option<f64>> = Vec::new();
-    for batch in batches {
-        let col = batch
-            .column_by_name(name)
-            .ok_or_else(|| MlError::MissingFeatures {
-                missing: format!("`{name}`"),
-            })?;
+    for col in columns(batches, name)? {
         let f = cast(col, &DataType::Float64).map_err(|_| MlError::RetypedFeatures {
             retyped: format!(
                 "`{name}` is {}, which cannot be read as a number",

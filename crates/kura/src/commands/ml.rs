@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use arrow::array::ArrayRef;
@@ -233,6 +234,10 @@ async fn write_table(
 ) -> anyhow::Result<()> {
     let name =
         TableName::parse(into).with_context(|| format!("--into `{into}` is not DATASET.TABLE"))?;
+    // Delta keeps no Arrow schema metadata and refuses batches whose schema carries some
+    // (the SHAP tables record their expected value there; the wide table has it as a column).
+    let plain = Arc::new(arrow::datatypes::Schema::new(batch.schema().fields().clone()));
+    let batch = RecordBatch::try_new(plain, batch.columns().to_vec())?;
     let description = format!("-- kura ml: {what} into {name}");
     wh.replace_with_batches(&name, batch.schema(), vec![batch], &description, ctx)
         .await?;
@@ -345,19 +350,64 @@ fn print_metrics(card: &ModelCard) {
     }
 }
 
+/// A registered model with a table encoded for it.
+struct Applied {
+    card: ModelCard,
+    model: kura_ml::LgbmModel,
+    encoded: kura_ml::EncodedFeatures,
+    key: ArrayRef,
+}
+
+/// Loads model `name`, reads `table` and encodes it as the model was trained (printing notes
+/// such as unseen categories), with the row key for the output tables.
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    wh: &Warehouse,
+    registry: &ModelRegistry,
+    name: &str,
+    table: &str,
+    key: Option<&str>,
+    unseen: UnseenArg,
+    ctx: &QueryContext,
+    globals: &Globals,
+) -> anyhow::Result<Applied> {
+    let (card, model) = registry.load(name)?;
+    let batches = read_table(wh, table, None, ctx).await?;
+    let encoded = card.features.encode(&batches, unseen_policy(unseen))?;
+    print_notes(&encoded.notes, globals);
+    let key = row_key(&batches, key, encoded.matrix.rows())?;
+    Ok(Applied {
+        card,
+        model,
+        encoded,
+        key,
+    })
+}
+
 async fn predict(
     args: PredictArgs,
     wh: &Warehouse,
     registry: &ModelRegistry,
     globals: &Globals,
 ) -> anyhow::Result<ExitCode> {
-    let (card, model) = registry.load(&args.name)?;
     let ctx = context(globals, &args.name);
-    let batches = read_table(wh, &args.table, None, &ctx).await?;
-    let encoded = card.features.encode(&batches, unseen_policy(args.unseen))?;
-    print_notes(&encoded.notes, globals);
+    let Applied {
+        card,
+        model,
+        encoded,
+        key,
+    } = apply(
+        wh,
+        registry,
+        &args.name,
+        &args.table,
+        args.key.as_deref(),
+        args.unseen,
+        &ctx,
+        globals,
+    )
+    .await?;
     let rows = encoded.matrix.rows();
-    let key = row_key(&batches, args.key.as_deref(), rows)?;
     let labels = card.class_labels.clone();
     let batch = tokio::task::spawn_blocking(move || -> anyhow::Result<RecordBatch> {
         let raw = model.predict_raw(&encoded.matrix)?;
@@ -392,13 +442,24 @@ async fn explain(
     registry: &ModelRegistry,
     globals: &Globals,
 ) -> anyhow::Result<ExitCode> {
-    let (card, model) = registry.load(&args.name)?;
     let ctx = context(globals, &args.name);
-    let batches = read_table(wh, &args.table, None, &ctx).await?;
-    let encoded = card.features.encode(&batches, unseen_policy(args.unseen))?;
-    print_notes(&encoded.notes, globals);
+    let Applied {
+        card,
+        model,
+        encoded,
+        key,
+    } = apply(
+        wh,
+        registry,
+        &args.name,
+        &args.table,
+        args.key.as_deref(),
+        args.unseen,
+        &ctx,
+        globals,
+    )
+    .await?;
     let rows = encoded.matrix.rows();
-    let key = row_key(&batches, args.key.as_deref(), rows)?;
     let names = card.features.names();
     let labels = card.class_labels.clone().filter(|l| l.len() > 2);
     let plots = args.plots.clone();
