@@ -236,7 +236,9 @@ async fn write_table(
         TableName::parse(into).with_context(|| format!("--into `{into}` is not DATASET.TABLE"))?;
     // Delta keeps no Arrow schema metadata and refuses batches whose schema carries some
     // (the SHAP tables record their expected value there; the wide table has it as a column).
-    let plain = Arc::new(arrow::datatypes::Schema::new(batch.schema().fields().clone()));
+    let plain = Arc::new(arrow::datatypes::Schema::new(
+        batch.schema().fields().clone(),
+    ));
     let batch = RecordBatch::try_new(plain, batch.columns().to_vec())?;
     let description = format!("-- kura ml: {what} into {name}");
     wh.replace_with_batches(&name, batch.schema(), vec![batch], &description, ctx)
