@@ -264,6 +264,38 @@ fn same_data_same_seed_same_model_and_fingerprint() {
     let c = train(std::slice::from_ref(&b), "y_reg", &opts).unwrap();
     assert_eq!(a.text, c.text);
     assert_eq!(a.fingerprint, c.fingerprint);
+    // Without a validation split the metrics describe the training rows, from LightGBM's own
+    // running scores: the same numbers kura's predictor gives for the saved model.
+    let mut all = opts.clone();
+    all.valid_fraction = 0.0;
+    all.num_iterations = 30;
+    let on_all = train(std::slice::from_ref(&b), "y_reg", &all).unwrap();
+    assert_eq!(
+        (on_all.metrics_on, on_all.rows_train, on_all.iterations),
+        ("training", 800, 30)
+    );
+    let x = on_all
+        .features
+        .encode(std::slice::from_ref(&b), UnseenCategories::Error)
+        .unwrap()
+        .matrix;
+    let ours = on_all.model.predict(&x).unwrap().column(0);
+    let y: Vec<f64> = (0..800)
+        .map(|i| {
+            b.column(6)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .unwrap()
+                .value(i)
+        })
+        .collect();
+    let expected = kura_ml::metrics::regression(&y, &ours);
+    for ((name, a), (_, e)) in on_all.metrics.0.iter().zip(&expected.0) {
+        assert!(
+            (a - e).abs() <= 1e-9 * e.abs().max(1.0),
+            "{name}: {a} vs {e}"
+        );
+    }
     let other = table(801);
     let d = train(std::slice::from_ref(&other), "y_reg", &opts).unwrap();
     assert_ne!(a.fingerprint, d.fingerprint);

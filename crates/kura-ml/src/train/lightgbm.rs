@@ -21,6 +21,10 @@ pub struct Fitted {
     pub best_iteration: usize,
     /// Iterations run when early stopping ended training, if it did.
     pub stopped_early: Option<usize>,
+    /// Without a validation set: LightGBM's own predictions for the training rows, which it
+    /// keeps up to date while boosting (row-major, rows x outputs), so scoring them costs
+    /// nothing.
+    pub training_predictions: Option<Vec<f64>>,
 }
 
 fn last_error(during: &str) -> MlError {
@@ -255,11 +259,41 @@ pub fn fit(
                 .into(),
         });
     }
+    let training_predictions = match valid_ds {
+        None => Some(training_predictions(&booster, train.0.rows())?),
+        Some(_) => None,
+    };
     Ok(Fitted {
         text: save_to_string(&booster, best_iteration)?,
         best_iteration,
         stopped_early,
+        training_predictions,
     })
+}
+
+/// LightGBM's transformed predictions for the training rows, as rows x outputs.
+fn training_predictions(booster: &Booster, rows: usize) -> Result<Vec<f64>> {
+    let mut len = 0i64;
+    // SAFETY: valid booster handle, out-pointer to a local.
+    check(
+        unsafe { sys::LGBM_BoosterGetNumPredict(booster.0, 0, &mut len) },
+        "reading the training predictions",
+    )?;
+    let mut class_major = vec![0f64; len.max(0) as usize];
+    // SAFETY: `class_major` has the `len` values LightGBM reported.
+    check(
+        unsafe { sys::LGBM_BoosterGetPredict(booster.0, 0, &mut len, class_major.as_mut_ptr()) },
+        "reading the training predictions",
+    )?;
+    let outputs = class_major.len() / rows.max(1);
+    // LightGBM lays them out class by class; kura's matrices are row by row.
+    let mut out = vec![0f64; class_major.len()];
+    for c in 0..outputs {
+        for i in 0..rows {
+            out[i * outputs + c] = class_major[c * rows + i];
+        }
+    }
+    Ok(out)
 }
 
 fn save_to_string(booster: &Booster, iterations: usize) -> Result<String> {

@@ -181,7 +181,12 @@ pub fn train(batches: &[RecordBatch], target: &str, opts: &TrainOptions) -> Resu
     } else {
         ("validation", &x_valid, &y_valid)
     };
-    let predicted = model.predict(x_eval)?;
+    let predicted = match &fitted.training_predictions {
+        Some(p) if valid_rows.is_empty() => {
+            DenseMatrix::new(x_train.rows(), model.num_outputs(), p.clone())?
+        }
+        _ => model.predict(x_eval)?,
+    };
     let metrics = evaluate(target.task, y_eval, &predicted);
 
     Ok(TrainedModel {
