@@ -222,10 +222,19 @@ impl Warehouse {
         .await?;
         let started = (Utc::now(), Instant::now());
         let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        // Delta keeps no Arrow schema metadata and refuses batches whose schema carries some,
+        // so it is dropped here, for every caller.
+        let schema = Arc::new(Schema::new(schema.fields().clone()));
         let batches = if batches.is_empty() {
             vec![arrow::record_batch::RecordBatch::new_empty(schema)]
         } else {
             batches
+                .into_iter()
+                .map(|b| {
+                    arrow::record_batch::RecordBatch::try_new(schema.clone(), b.columns().to_vec())
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| EngineError::Query(e.into()))?
         };
         let written = async {
             let table = self.store().open_or_new(name).await?;

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use arrow::array::ArrayRef;
@@ -234,12 +233,6 @@ async fn write_table(
 ) -> anyhow::Result<()> {
     let name =
         TableName::parse(into).with_context(|| format!("--into `{into}` is not DATASET.TABLE"))?;
-    // Delta keeps no Arrow schema metadata and refuses batches whose schema carries some
-    // (the SHAP tables record their expected value there; the wide table has it as a column).
-    let plain = Arc::new(arrow::datatypes::Schema::new(
-        batch.schema().fields().clone(),
-    ));
-    let batch = RecordBatch::try_new(plain, batch.columns().to_vec())?;
     let description = format!("-- kura ml: {what} into {name}");
     wh.replace_with_batches(&name, batch.schema(), vec![batch], &description, ctx)
         .await?;
