@@ -282,7 +282,7 @@ fn ffbs_level<R: Rng>(
     sigma2_level: f64,
     a1: f64,
     p1: f64,
-) -> Vec<Vec<f64>> {
+) -> Vec<f64> {
     let n = target.len();
     let mut af = Vec::with_capacity(n);
     let mut pf = Vec::with_capacity(n);
@@ -297,20 +297,21 @@ fn ffbs_level<R: Rng>(
         a = a_f;
         p = p_f + sigma2_level;
     }
-    let mut states = vec![vec![0.0]; n];
+    let mut states = vec![0.0; n];
     let mut next = af[n - 1] + pf[n - 1].max(0.0).sqrt() * normal(rng);
-    states[n - 1][0] = next;
+    states[n - 1] = next;
     for t in (0..n - 1).rev() {
         let j = pf[t] / (pf[t] + sigma2_level);
         let mean = af[t] + j * (next - af[t]);
         let var = (pf[t] * (1.0 - j)).max(0.0);
         next = mean + var.sqrt() * normal(rng);
-        states[t][0] = next;
+        states[t] = next;
     }
     states
 }
 
-/// Forward-filtering backward-sampling of the states given the target series.
+/// Forward-filtering backward-sampling of the states given the target series; the draws are
+/// returned flat, `m` values per time point.
 #[allow(clippy::too_many_arguments)]
 fn ffbs<R: Rng>(
     rng: &mut R,
@@ -320,7 +321,7 @@ fn ffbs<R: Rng>(
     q: &[f64],
     a1: &[f64],
     p1: &small::M,
-) -> Vec<Vec<f64>> {
+) -> Vec<f64> {
     let m = model.m;
     let n = target.len();
     let z = model.z();
@@ -360,17 +361,17 @@ fn ffbs<R: Rng>(
             .map(|i| mean[i] + (0..=i).map(|k| l[i * m + k] * e[k]).sum::<f64>())
             .collect()
     };
-    let mut states = vec![Vec::new(); n];
-    states[n - 1] = draw(rng, &af[n - 1], &pf[n - 1]);
+    let mut states = vec![0.0; n * m];
+    states[(n - 1) * m..].copy_from_slice(&draw(rng, &af[n - 1], &pf[n - 1]));
     for t in (0..n - 1).rev() {
         // J = P_t|t T' P_{t+1|t}^{-1}
         let Some(pinv) = small::inv(&pp_next[t], m) else {
-            states[t] = af[t].clone();
+            states[t * m..(t + 1) * m].copy_from_slice(&af[t]);
             continue;
         };
         let j = small::mul(&small::mul(&pf[t], &t_tr, m), &pinv, m);
         let pred = small::mv(tt, &af[t], m);
-        let diff: Vec<f64> = states[t + 1]
+        let diff: Vec<f64> = states[(t + 1) * m..(t + 2) * m]
             .iter()
             .zip(&pred)
             .map(|(a, b)| a - b)
@@ -382,7 +383,7 @@ fn ffbs<R: Rng>(
         let sym: small::M = (0..m * m)
             .map(|k| 0.5 * (cov[k] + cov[(k % m) * m + k / m]))
             .collect();
-        states[t] = draw(rng, &mean, &sym);
+        states[t * m..(t + 1) * m].copy_from_slice(&draw(rng, &mean, &sym));
     }
     states
 }
@@ -460,17 +461,21 @@ impl SpikeSlab {
     }
 }
 
-/// R's default (type 7) quantile.
-fn quantile(sorted: &[f64], p: f64) -> f64 {
-    let h = (sorted.len() - 1) as f64 * p;
+/// R's type-7 quantile of unsorted values, by selection: O(n) rather than a sort, which matters
+/// because the summary takes two quantiles of every time point's draws.
+fn select_quantile(v: &mut [f64], p: f64) -> f64 {
+    let h = (v.len() - 1) as f64 * p;
     let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+    let (_, &mut below, above) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    match above.iter().copied().min_by(f64::total_cmp) {
+        Some(next) => below + (h - lo as f64) * (next - below),
+        None => below,
+    }
 }
 
 fn quantiles(mut v: Vec<f64>, alpha: f64) -> (f64, f64) {
-    v.sort_by(f64::total_cmp);
-    (quantile(&v, alpha / 2.0), quantile(&v, 1.0 - alpha / 2.0))
+    let lower = select_quantile(&mut v, alpha / 2.0);
+    (lower, select_quantile(&mut v, 1.0 - alpha / 2.0))
 }
 
 fn sd(v: &[f64]) -> f64 {
@@ -652,7 +657,10 @@ pub fn causal_impact(
             ffbs_level(&mut rng, &target, sigma2, sigma2_level, a1[0], p1[0])
         };
         // 2. Level (and seasonal) variances from the state innovations.
-        let ssd: f64 = states.windows(2).map(|w| (w[1][0] - w[0][0]).powi(2)).sum();
+        // `states` is flat: point t's state is states[t * m..(t + 1) * m].
+        let ssd: f64 = (1..npre)
+            .map(|t| (states[t * m] - states[(t - 1) * m]).powi(2))
+            .sum();
         sigma2_level = draw_sigma2(
             &mut rng,
             level_shape + (npre - 1) as f64 / 2.0,
@@ -660,9 +668,12 @@ pub fn causal_impact(
             Some(sdy),
         );
         if model.seasonal {
-            let ssd_s: f64 = states
-                .windows(2)
-                .map(|w| (w[1][1] - small::mv(&model.t_mat, &w[0], m)[1]).powi(2))
+            // The season's transition row is -1 on every season state.
+            let ssd_s: f64 = (1..npre)
+                .map(|t| {
+                    let prev: f64 = states[(t - 1) * m + 1..t * m].iter().sum();
+                    (states[t * m + 1] + prev).powi(2)
+                })
                 .sum();
             sigma2_season = draw_sigma2(
                 &mut rng,
@@ -673,7 +684,7 @@ pub fn causal_impact(
         }
         // 3. Regression (inclusion, sigma, beta) on y minus the states.
         let resid: Vec<f64> = (0..npre)
-            .map(|t| ys[t] - model.observe(&states[t]))
+            .map(|t| ys[t] - model.observe(&states[t * m..]))
             .collect();
         match &spike {
             None => {
@@ -745,19 +756,19 @@ pub fn causal_impact(
         }
         // Post-period states by forward simulation; contributions and predictive draws.
         let mut all_states = states;
-        for _ in npre..n {
-            let last = all_states.last().expect("pre-period is non-empty");
-            let mut next = small::mv(&model.t_mat, last, m);
+        all_states.reserve((n - npre) * m);
+        for t in npre..n {
+            let mut next = small::mv(&model.t_mat, &all_states[(t - 1) * m..t * m], m);
             next[0] += sigma2_level.sqrt() * normal(&mut rng);
             if model.seasonal {
                 next[1] += sigma2_season.sqrt() * normal(&mut rng);
             }
-            all_states.push(next);
+            all_states.extend_from_slice(&next);
         }
         let contrib: Vec<f64> = (0..n)
             .map(|t| {
                 let reg_t: f64 = (0..k).map(|j| xs[j][t] * beta[j]).sum();
-                (model.observe(&all_states[t]) + reg_t) * y_sd + y_mean
+                (model.observe(&all_states[t * m..]) + reg_t) * y_sd + y_mean
             })
             .collect();
         let sig = sigma2.sqrt() * y_sd;
@@ -889,4 +900,39 @@ fn summarise(
         },
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::select_quantile;
+
+    /// R's type-7 quantile on sorted data, the definition the selection must reproduce.
+    fn sorted_quantile(sorted: &[f64], p: f64) -> f64 {
+        let h = (sorted.len() - 1) as f64 * p;
+        let lo = h.floor() as usize;
+        let hi = (lo + 1).min(sorted.len() - 1);
+        sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+    }
+
+    #[test]
+    fn selection_quantile_equals_the_sorted_definition() {
+        // R: quantile(c(3, 1, 4, 1, 5, 9, 2, 6), c(0.025, 0.5, 0.975)) = 1, 3.5, 8.475
+        let mut v = vec![3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0];
+        assert!((select_quantile(&mut v, 0.025) - 1.0).abs() < 1e-12);
+        assert!((select_quantile(&mut v, 0.5) - 3.5).abs() < 1e-12);
+        assert!((select_quantile(&mut v, 0.975) - 8.475).abs() < 1e-12);
+        let mut x: Vec<f64> = (0..901)
+            .map(|i| ((i * 7919) % 1009) as f64 * 0.37)
+            .collect();
+        let mut sorted = x.clone();
+        sorted.sort_by(f64::total_cmp);
+        for p in [0.0, 0.025, 0.3, 0.5, 0.975, 1.0] {
+            assert_eq!(
+                select_quantile(&mut x, p),
+                sorted_quantile(&sorted, p),
+                "p = {p}"
+            );
+        }
+        assert_eq!(select_quantile(&mut [2.5], 0.975), 2.5);
+    }
 }

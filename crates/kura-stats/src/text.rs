@@ -43,9 +43,19 @@ pub fn render_estimate(e: &Estimate) -> String {
             let _ = writeln!(s, "  statistic       {:.4}", e.statistic);
         }
     }
-    let _ = writeln!(s, "  p-value         {:.6}", e.p_value);
+    // A p-value below the printed precision is shown in scientific notation, not as 0.
+    if e.p_value != 0.0 && e.p_value < 1e-6 {
+        let _ = writeln!(s, "  p-value         {:.2e}", e.p_value);
+    } else {
+        let _ = writeln!(s, "  p-value         {:.6}", e.p_value);
+    }
     for (k, v) in &e.diagnostics {
-        let _ = writeln!(s, "  {k:<15} {v:.6}");
+        // Counts (n_treated, n_control, ...) are whole numbers: print them as such.
+        if v.fract() == 0.0 && v.abs() < 1e15 {
+            let _ = writeln!(s, "  {k:<15} {v:.0}");
+        } else {
+            let _ = writeln!(s, "  {k:<15} {v:.6}");
+        }
     }
     for w in &e.warnings {
         let _ = writeln!(s, "  warning: {w}");

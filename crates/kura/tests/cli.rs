@@ -601,6 +601,166 @@ fn experiment_design_registers_and_analyze_guards_the_end_date() {
     );
 }
 
+/// A CausalImpact design analysed end to end: the report in JSON, the three-panel figure as
+/// SVG and PNG, and an A/B design whose method has no figure says so instead of writing one.
+#[test]
+fn experiment_causal_impact_reports_and_draws_its_figure() {
+    let tmp = tempfile::tempdir().unwrap();
+    init_demo(tmp.path());
+    // 80 days: y follows x with a small deterministic wiggle; +5 from day 60.
+    let mut csv = String::from("day,y,x\n");
+    for t in 0..80 {
+        let x = 50.0 + (t as f64 * 0.37).sin() * 3.0 + t as f64 * 0.05;
+        let wiggle = ((t * 7919) % 13) as f64 * 0.05;
+        let effect = if t >= 60 { 5.0 } else { 0.0 };
+        csv.push_str(&format!("{t},{},{x}\n", 10.0 + 1.5 * x + wiggle + effect));
+    }
+    let path = tmp.path().join("series.csv");
+    std::fs::write(&path, csv).unwrap();
+    let o = kura(
+        tmp.path(),
+        "alice",
+        &["load", path.to_str().unwrap(), "--into", "raw.series"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let spec = r#"{"kind":"causal_impact","response":"y","covariates":["x"],"post_start":60,
+        "options":{"niter":500,"burn_fraction":0.1,"seed":3,"nseasons":null,
+        "prior_level_sd":0.01,"expected_model_size":3.0,"alpha":0.05}}"#;
+    let design = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "experiment",
+            "design",
+            "store_campaign",
+            "--assignment",
+            "by-people",
+            "--outcome-predictable",
+            "false",
+            "--targeting-predictable",
+            "false",
+            "--similar-trend",
+            "true",
+            "--metric",
+            "y",
+            "--analysis-sql",
+            "SELECT y, x FROM raw.series ORDER BY day",
+            "--spec",
+            spec,
+            "--start",
+            "2024-01-01",
+            "--end",
+            "2024-03-20",
+        ],
+    );
+    assert!(design.status.success(), "{}", stderr(&design));
+    assert!(
+        stdout(&design).contains("Method: causal_impact"),
+        "{}",
+        stdout(&design)
+    );
+
+    let figs = tmp.path().join("figs");
+    let o = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "experiment",
+            "analyze",
+            "store_campaign",
+            "--format",
+            "json",
+            "--plots",
+            figs.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let average = &report["result"]["average"];
+    let effect = average["abs_effect"].as_f64().unwrap();
+    let (lower, upper) = (
+        average["abs_effect_lower"].as_f64().unwrap(),
+        average["abs_effect_upper"].as_f64().unwrap(),
+    );
+    assert!((effect - 5.0).abs() < 1.0, "effect {effect}");
+    assert!(
+        lower < 5.0 && 5.0 < upper && lower > 0.0,
+        "[{lower}, {upper}]"
+    );
+    assert!(report["result"]["p_value"].as_f64().unwrap() < 0.05);
+
+    let svg = std::fs::read_to_string(figs.join("store_campaign.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") || svg.starts_with("<?xml"),
+        "{}",
+        &svg[..80.min(svg.len())]
+    );
+    for panel in [
+        "counterfactual prediction",
+        "pointwise effect",
+        "cumulative effect",
+    ] {
+        assert!(svg.contains(panel), "the figure has no `{panel}` panel");
+    }
+    let png = std::fs::read(figs.join("store_campaign.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png.len() > 5_000, "PNG of {} bytes", png.len());
+
+    // The text report names the method and the relative effect.
+    let text = kura(
+        tmp.path(),
+        "alice",
+        &["experiment", "analyze", "store_campaign"],
+    );
+    assert!(text.status.success(), "{}", stderr(&text));
+    assert!(
+        stdout(&text).contains("Relative effect"),
+        "{}",
+        stdout(&text)
+    );
+
+    // A method without a figure: a note, no file, and still a result.
+    let (..) = ab_table(tmp.path());
+    let ab = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "experiment",
+            "design",
+            "banner",
+            "--assignment",
+            "random",
+            "--metric",
+            "value",
+            "--sd",
+            "1",
+            "--mde",
+            "0.5",
+            "--start",
+            "2024-03-01",
+            "--end",
+            "2024-03-31",
+            "--analysis-sql",
+            "SELECT treated, value FROM raw.ab",
+        ],
+    );
+    assert!(ab.status.success(), "{}", stderr(&ab));
+    let o = kura(
+        tmp.path(),
+        "alice",
+        &[
+            "experiment",
+            "analyze",
+            "banner",
+            "--plots",
+            figs.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("has no figure"), "{}", stderr(&o));
+    assert!(!figs.join("banner.svg").exists());
+}
+
 #[test]
 fn ga4_load_schema_and_errors_from_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
