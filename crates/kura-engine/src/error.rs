@@ -29,12 +29,7 @@ pub enum EngineError {
     #[error("`kura sql` runs queries, but this statement is {kind}")]
     NotAQuery { kind: String },
 
-    #[error(
-        "principal `{}` may not {} dataset `{}`",
-        .0.principal,
-        .0.access,
-        .0.dataset
-    )]
+    #[error("{}", denied_message(.0))]
     AccessDenied(AccessDenied),
 
     #[error("view `{view}` cannot be planned: {message}")]
@@ -167,6 +162,13 @@ impl EngineError {
                 };
                 if d.dataset == crate::access::SYSTEM_DATASET && d.access == Access::Write {
                     "`_kura` is written only by kura itself".into()
+                } else if let Some(t) = &d.table {
+                    format!(
+                        "`{t}` is read only by its readers ({who}) and by writers of `{}`; add \
+                         `{}` to `grants` in the header of its model and apply, or run as a \
+                         granted principal with --as",
+                        d.dataset, d.principal
+                    )
                 } else {
                     format!(
                         "{table} on `{}` is granted to: {who}; add `{}` to one of those in \
@@ -233,5 +235,18 @@ impl From<AccessDenied> for EngineError {
 impl From<kura_sql::SqlError> for EngineError {
     fn from(source: kura_sql::SqlError) -> Self {
         EngineError::Sql { source }
+    }
+}
+
+fn denied_message(d: &AccessDenied) -> String {
+    match &d.table {
+        Some(t) => format!(
+            "principal `{}` may not {} table `{t}`",
+            d.principal, d.access
+        ),
+        None => format!(
+            "principal `{}` may not {} dataset `{}`",
+            d.principal, d.access, d.dataset
+        ),
     }
 }

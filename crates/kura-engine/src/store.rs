@@ -73,6 +73,9 @@ fn validate_part(part: &str, full: &str) -> Result<(), EngineError> {
 /// The file that makes a directory a view.
 pub const VIEW_FILE: &str = "view.sql";
 
+/// The file that holds a table's or view's own readers (a model's `grants`), when it has them.
+pub const READERS_FILE: &str = "readers.json";
+
 /// Where tables live, and the few operations on them that do not need a query engine.
 #[derive(Debug, Clone)]
 pub struct TableStore {
@@ -141,6 +144,56 @@ impl TableStore {
         std::fs::rename(&tmp, &target).map_err(io(&target))
     }
 
+    /// The principals and groups a table or view names as its own readers, or `None` when it
+    /// has none (the dataset's grants apply).
+    ///
+    /// # Errors
+    /// [`EngineError::Config`] when the file exists but is not a JSON list of strings: access
+    /// is refused rather than guessed.
+    pub fn readers(&self, name: &TableName) -> Result<Option<Vec<String>>, EngineError> {
+        let path = self.table_dir(name).join(READERS_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(EngineError::Io { path, source }),
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| EngineError::Config {
+                path,
+                message: format!("not a JSON list of readers: {e}"),
+            })
+    }
+
+    /// Sets (or with `None`, removes) a table's or view's own readers. Written beside and
+    /// renamed into place, like a view.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] when the file cannot be written or removed.
+    pub fn set_readers(
+        &self,
+        name: &TableName,
+        readers: Option<&[String]>,
+    ) -> Result<(), EngineError> {
+        let dir = self.table_dir(name);
+        let target = dir.join(READERS_FILE);
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| EngineError::Io { path, source }
+        };
+        let Some(readers) = readers else {
+            return match std::fs::remove_file(&target) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&target)(e)),
+                _ => Ok(()),
+            };
+        };
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let tmp = dir.join(".readers.json.tmp");
+        let json = serde_json::to_string_pretty(readers).unwrap_or_else(|_| "[]".into());
+        std::fs::write(&tmp, json).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &target).map_err(io(&target))
+    }
+
     /// Removes a view's definition, leaving a Delta table of the same name alone.
     ///
     /// # Errors
@@ -175,7 +228,8 @@ impl TableStore {
         };
         for entry in entries.filter_map(Result::ok) {
             let file_name = entry.file_name();
-            let keep = file_name == VIEW_FILE || file_name == ".view.sql.tmp";
+            let keep =
+                file_name == VIEW_FILE || file_name == ".view.sql.tmp" || file_name == READERS_FILE;
             if keep {
                 continue;
             }

@@ -354,6 +354,41 @@ impl Warehouse {
         Err(err)
     }
 
+    /// Sets who reads one table or view (a model's `grants`), or with `None` hands it back to
+    /// its dataset's grants. Needs write access to the dataset.
+    ///
+    /// # Errors
+    /// [`EngineError::AccessDenied`] without write access; [`EngineError::Config`] for a
+    /// grant that names an unknown group or is ambiguous; [`EngineError::Io`].
+    pub async fn set_readers(
+        &self,
+        name: &TableName,
+        readers: Option<&[String]>,
+        ctx: &QueryContext,
+    ) -> Result<(), EngineError> {
+        let statement = format!(
+            "-- set readers of {name}: {}",
+            readers.map_or("dataset grants".to_string(), |r| r.join(", "))
+        );
+        self.authorize(
+            &ctx.principal,
+            &name.dataset,
+            Access::Write,
+            &statement,
+            "GRANT",
+        )
+        .await?;
+        if let Some(r) = readers {
+            self.policy
+                .validate_grants(r)
+                .map_err(|message| EngineError::Config {
+                    path: self.project.root().join("kura.toml"),
+                    message: format!("grants of `{name}`: {message}"),
+                })?;
+        }
+        self.store.set_readers(name, readers)
+    }
+
     /// Every table of the warehouse with its version, size and row count from the Delta log.
     ///
     /// # Errors
@@ -478,9 +513,17 @@ impl Warehouse {
             if dataset.eq_ignore_ascii_case("information_schema") {
                 continue;
             }
-            if let Err(denied) = self.policy.check(&ctx.principal, dataset, Access::Read) {
-                return Err(EngineError::AccessDenied(denied));
-            }
+            // A table's own readers (a model's `grants`) decide over the dataset's grants.
+            let readers = match TableName::new(
+                &dataset.to_ascii_lowercase(),
+                &table.table.to_ascii_lowercase(),
+            ) {
+                Ok(name) => self.store.readers(&name)?,
+                Err(_) => None,
+            };
+            self.policy
+                .check_table_read(&ctx.principal, dataset, &table.table, readers.as_deref())
+                .map_err(EngineError::AccessDenied)?;
         }
         let statement = match ctx.dialect {
             Dialect::GoogleSql => {

@@ -361,6 +361,12 @@ async fn build_one(
             wh.write_query(&request, &ctx).await.map(Some)
         }
     };
+    // The header's grants decide who reads the result; without them, its dataset's grants.
+    let grants = (!header.grants.is_empty()).then_some(header.grants.as_slice());
+    let outcome = match outcome {
+        Ok(write) => wh.set_readers(&target, grants, &ctx).await.map(|()| write),
+        Err(e) => Err(e),
+    };
     let mut result = BuildResult {
         model: model.name.to_string(),
         target: target.to_string(),

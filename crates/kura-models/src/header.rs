@@ -11,7 +11,7 @@
 //! description = "One row per order."
 //! owner = "data-team"
 //! tags = ["finance"]
-//! grants = ["analysts"]            # who may read it (recorded; see README)
+//! grants = ["group:analysts"]      # who reads it, instead of its dataset's readers
 //! lint_ignore = ["K302"]
 //!
 //! [columns]
@@ -100,6 +100,9 @@ pub struct ModelHeader {
     pub owner: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Who reads the model's table or view (`group:NAME`, `user:NAME`, a principal or `*`).
+    /// When set, it replaces the dataset's read grants for this one relation; the dataset's
+    /// writers still read it, since they build it. Empty: the dataset's grants apply.
     #[serde(default)]
     pub grants: Vec<String>,
     #[serde(default)]

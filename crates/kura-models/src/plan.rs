@@ -110,6 +110,7 @@ pub fn load_project(wh: &Warehouse, root: &Path) -> Result<(ModelProject, ModelG
     let project = ModelProject::load(root)?;
     let store = wh.store();
     project.check_references(|t| store.exists(t) || store.view_sql(t).is_some())?;
+    project.check_grants(|g| wh.policy().validate_grants(g))?;
     let graph = ModelGraph::build(&project)?;
     Ok((project, graph))
 }
@@ -227,6 +228,24 @@ pub async fn plan(
         wh.set_view_overlay(BTreeMap::new());
     }
 
+    // A created table has no schema to compare with, but what its first build reads is
+    // bounded by the tables underneath it: the whole size of each existing table it reads,
+    // directly or through views. This needs only the Delta logs, not the engine.
+    let mut sizes: BTreeMap<TableName, Option<u64>> = BTreeMap::new();
+    let mut bounded: BTreeSet<usize> = BTreeSet::new();
+    for (&i, (action, _)) in &actions {
+        if *action == Action::Create
+            && project.models[i].header.materialized != Materialization::View
+        {
+            let (total, unknown) = create_scan_bound(wh, project, &actions, i, &mut sizes).await?;
+            bytes.insert(i, total);
+            bounded.insert(i);
+            if unknown {
+                partial.insert(i);
+            }
+        }
+    }
+
     let mut changes = Vec::new();
     for &i in &graph.order {
         let Some((action, mut reasons)) = actions.remove(&i) else {
@@ -247,13 +266,19 @@ pub async fn plan(
             }
             _ => None,
         };
-        // A view over unchanged SQL whose columns do not change needs nothing.
-        if action == Action::Rebuild
+        // In prod, a view over unchanged SQL whose columns do not change needs nothing. In a
+        // dev environment it is built there too, so that it reads the changed upstream in
+        // that environment rather than prod's.
+        if env.is_prod()
+            && action == Action::Rebuild
             && model.header.materialized == Materialization::View
             && impact != Some(Impact::Breaking)
             && reasons.len() == 1
         {
             continue;
+        }
+        if bounded.contains(&i) {
+            reasons.push("scan size is at most the upstream tables' whole size".into());
         }
         if partial.contains(&i) {
             reasons.push("scan size excludes upstream tables rebuilt first".into());
@@ -290,6 +315,54 @@ pub async fn plan(
         changes,
         unchanged,
     })
+}
+
+/// The bytes a created table model's first build reads at most: the size of every existing
+/// table it reads, directly or through views. The flag says some upstream has no size yet
+/// (a table built in the same plan, or a relation that is not a Delta table).
+async fn create_scan_bound(
+    wh: &Warehouse,
+    project: &ModelProject,
+    actions: &BTreeMap<usize, (Action, Vec<String>)>,
+    model: usize,
+    sizes: &mut BTreeMap<TableName, Option<u64>>,
+) -> Result<(u64, bool), kura_engine::EngineError> {
+    let mut stack: Vec<TableName> = project.models[model]
+        .reads
+        .iter()
+        .map(|r| r.table.clone())
+        .collect();
+    let mut seen = BTreeSet::new();
+    let (mut total, mut unknown) = (0u64, false);
+    while let Some(table) = stack.pop() {
+        if !seen.insert(table.clone()) {
+            continue;
+        }
+        if let Some(j) = project.index_of(&table) {
+            let upstream = &project.models[j];
+            if upstream.header.materialized == Materialization::View {
+                stack.extend(upstream.reads.iter().map(|r| r.table.clone()));
+                continue;
+            }
+            if actions.contains_key(&j) {
+                unknown = true;
+                continue;
+            }
+        }
+        if !sizes.contains_key(&table) {
+            let size = if wh.store().exists(&table) {
+                wh.table_info(&table).await?.map(|info| info.bytes)
+            } else {
+                None
+            };
+            sizes.insert(table.clone(), size);
+        }
+        match sizes.get(&table).copied().flatten() {
+            Some(b) => total += b,
+            None => unknown = true,
+        }
+    }
+    Ok((total, unknown))
 }
 
 /// Breaking when a column is removed or retyped; the reasons name them.

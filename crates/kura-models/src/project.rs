@@ -170,6 +170,39 @@ impl ModelProject {
     ///
     /// # Errors
     /// [`ModelError::Invalid`] listing each unknown table where it is named.
+    /// Checks every model's `grants` with `validate` (the project's access policy), so a
+    /// grant to an unknown group is an error at the model's header, before anything runs.
+    ///
+    /// # Errors
+    /// [`ModelError::Invalid`] with one problem per model whose grants are refused.
+    pub fn check_grants(
+        &self,
+        validate: impl Fn(&[String]) -> Result<(), String>,
+    ) -> Result<(), ModelError> {
+        let problems: Vec<ModelProblem> = self
+            .models
+            .iter()
+            .filter_map(|model| {
+                let message = validate(&model.header.grants).err()?;
+                Some(ModelProblem {
+                    path: model.path.clone(),
+                    line: model.header_line.max(1),
+                    column: 1,
+                    message: format!("`{}`: {message}", model.name),
+                    hint: Some(
+                        "grants take `group:NAME` (a group of kura.toml), `user:NAME` or `*`"
+                            .into(),
+                    ),
+                })
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ModelError::Invalid(problems))
+        }
+    }
+
     pub fn check_references(&self, exists: impl Fn(&TableName) -> bool) -> Result<(), ModelError> {
         let mut problems = Vec::new();
         for model in &self.models {
@@ -331,6 +364,7 @@ fn parse_model(
         "unique_key": header.unique_key,
         "cluster_by": header.cluster_by,
         "on_schema_change": header.on_schema_change,
+        "grants": header.grants,
     });
     let config_hash = blake3::hash(config.to_string().as_bytes())
         .to_hex()

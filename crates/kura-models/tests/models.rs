@@ -18,7 +18,8 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = kura_engine::project::config_template("test", "alice");
+    let config = kura_engine::project::config_template("test", "alice")
+        .replace("analysts = []", "analysts = [\"bob\"]");
     std::fs::write(dir.path().join("kura.toml"), config).expect("write kura.toml");
     let wh = Warehouse::open(Project::open(dir.path()).expect("open project")).expect("open");
     Fixture { dir, wh }
@@ -342,8 +343,34 @@ async fn plan_classifies_changes_and_apply_does_exactly_the_plan() {
     let first = f.plan("prod").await;
     assert_eq!(first.changes.len(), 5);
     assert!(first.changes.iter().all(|c| c.action == Action::Create));
-    // What a new model scans depends on models not built yet: no estimate.
-    assert!(first.changes.iter().all(|c| c.bytes.is_none()));
+    // A new table's first build reads at most the existing tables underneath it (through
+    // views); one reading a table built in the same plan says its estimate leaves that out.
+    // A view scans nothing when it is created.
+    let raw_orders =
+        f.wh.table_info(&TableName::parse("raw.orders").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .bytes;
+    let raw_customers =
+        f.wh.table_info(&TableName::parse("raw.customers").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .bytes;
+    let created = |m: &str| first.changes.iter().find(|c| c.model == m).unwrap();
+    assert_eq!(created("marts.revenue_by_day").bytes, Some(raw_orders));
+    assert_eq!(created("marts.customer_names").bytes, Some(raw_customers));
+    let customers = created("marts.customers");
+    assert_eq!(customers.bytes, Some(raw_orders));
+    assert!(
+        customers
+            .reasons
+            .iter()
+            .any(|r| r == "scan size excludes upstream tables rebuilt first"),
+        "{customers:?}"
+    );
+    assert_eq!(created("stg.orders").bytes, None);
     let (applied, report) = f.apply(Some(&first)).await.expect("apply");
     assert_eq!(applied, first);
     assert_eq!(report.results.len(), 5);
@@ -561,13 +588,31 @@ async fn incremental_by_key_merges() {
 async fn dev_environment_builds_changed_models_beside_prod() {
     let f = fixture();
     shop(&f).await;
+    // A view over the changed table: its own SQL and columns do not change.
+    f.model(
+        "marts.customer_list",
+        "SELECT customer_id, name FROM marts.customer_names",
+    );
     f.apply(None).await.expect("apply prod");
     f.model("marts.customer_names", "/* kura\nmaterialized = \"table\"\n*/\nSELECT customer_id, LOWER(name) AS name FROM stg.customers");
     let plan = f.plan("dev").await;
     let targets: BTreeSet<&str> = plan.changes.iter().map(|c| c.target.as_str()).collect();
     assert_eq!(
         targets,
-        BTreeSet::from(["marts__dev.customer_names", "marts__dev.customers"])
+        BTreeSet::from([
+            "marts__dev.customer_list",
+            "marts__dev.customer_names",
+            "marts__dev.customers"
+        ])
+    );
+    // In prod the same view needs nothing: it reads the table by name.
+    let prod_plan = f.plan("prod").await;
+    assert!(
+        !prod_plan
+            .changes
+            .iter()
+            .any(|c| c.model == "marts.customer_list"),
+        "{prod_plan:?}"
     );
     let (project, graph) = f.project().unwrap();
     let (_, report) = plan::apply(&f.wh, &project, &graph, Some(&plan), &options("dev"))
@@ -582,6 +627,17 @@ async fn dev_environment_builds_changed_models_beside_prod() {
     );
     assert_eq!(
         f.rows("SELECT name FROM marts.customers ORDER BY customer_id")
+            .await,
+        ["ANN", "BO"]
+    );
+    // The view downstream of the change reads dev's table, prod's view prod's.
+    assert_eq!(
+        f.rows("SELECT name FROM marts__dev.customer_list ORDER BY customer_id")
+            .await,
+        ["ann", "bo"]
+    );
+    assert_eq!(
+        f.rows("SELECT name FROM marts.customer_list ORDER BY customer_id")
             .await,
         ["ANN", "BO"]
     );
@@ -662,6 +718,87 @@ async fn lint_reports_each_convention_with_its_code_and_place() {
         .await
         .expect("lint");
     assert!(!findings.iter().any(|d| d.code == "K302"), "{findings:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn model_grants_decide_who_reads_its_relation() {
+    let f = fixture();
+    shop(&f).await;
+    let revenue = |grants: &str| {
+        format!(
+            "/* kura\nmaterialized = \"table\"\n{grants}\n*/\n\
+             SELECT order_date, SUM(amount) AS revenue FROM stg.orders GROUP BY order_date"
+        )
+    };
+    // Only the dashboard service reads this mart (and the engineers, who build it).
+    f.model(
+        "marts.revenue_by_day",
+        &revenue("grants = [\"user:dashboard\"]"),
+    );
+    f.apply(None).await.expect("apply");
+    let read = |who: &str, sql: &str| {
+        let ctx = QueryContext::new(who);
+        let sql = sql.to_string();
+        let wh = &f.wh;
+        async move { wh.query(&sql, &ctx).await }
+    };
+    assert!(read("dashboard", "SELECT * FROM marts.revenue_by_day")
+        .await
+        .is_ok());
+    assert!(read("alice", "SELECT * FROM marts.revenue_by_day")
+        .await
+        .is_ok());
+    // The dataset's grants still decide for its other tables.
+    assert!(read("dashboard", "SELECT * FROM marts.customers")
+        .await
+        .is_err());
+    assert!(read("bob", "SELECT * FROM marts.customers").await.is_ok());
+    let err = read("bob", "SELECT * FROM marts.revenue_by_day")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "principal `bob` may not read table `marts.revenue_by_day`"
+    );
+    let hint = err.hint().expect("a hint");
+    assert!(
+        hint.contains("user:dashboard") && hint.contains("`grants`"),
+        "{hint}"
+    );
+
+    // A change of grants is a planned change of settings; without grants the dataset decides.
+    f.model("marts.revenue_by_day", &revenue(""));
+    let plan = f.plan("prod").await;
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.model == "marts.revenue_by_day")
+        .expect("planned");
+    assert!(
+        change.reasons.iter().any(|r| r == "settings changed"),
+        "{change:?}"
+    );
+    f.apply(Some(&plan)).await.expect("apply");
+    assert!(read("bob", "SELECT * FROM marts.revenue_by_day")
+        .await
+        .is_ok());
+
+    // A bare group name is ambiguous, an unknown group a typo: errors at the header.
+    f.model("marts.revenue_by_day", &revenue("grants = [\"analysts\"]"));
+    let Err(ModelError::Invalid(problems)) = f.project() else {
+        panic!("a bare group name in grants was accepted");
+    };
+    assert!(problems[0].path.ends_with("marts/revenue_by_day.sql"));
+    assert!(
+        problems[0].message.contains("write `group:analysts`"),
+        "{}",
+        problems[0].message
+    );
+    f.model(
+        "marts.revenue_by_day",
+        &revenue("grants = [\"group:finanse\"]"),
+    );
+    assert!(matches!(f.project(), Err(ModelError::Invalid(_))));
 }
 
 #[tokio::test(flavor = "multi_thread")]

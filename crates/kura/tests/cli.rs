@@ -834,6 +834,94 @@ fn ga4_load_schema_and_errors_from_the_command_line() {
     );
 }
 
+/// The DOM of `page` after its scripts ran, from headless Chromium (`KURA_CHROMIUM`, else
+/// /usr/bin/chromium; `.ci/run` installs it). Never skipped: a missing browser fails.
+fn chromium_dom(page: &Path) -> String {
+    let browser = std::env::var_os("KURA_CHROMIUM")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/chromium".into());
+    assert!(
+        browser.is_file(),
+        "no Chromium at {}: install it with `apt-get install -y --no-install-recommends \
+         chromium`, or set KURA_CHROMIUM",
+        browser.display()
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new("timeout")
+        .arg("120")
+        .arg(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run Chromium");
+    let dom = stdout(&o);
+    assert!(
+        o.status.success() && dom.contains("</html>"),
+        "Chromium failed on {}: {}",
+        page.display(),
+        stderr(&o)
+    );
+    dom
+}
+
+/// `kura docs` on the demo project, opened in a real browser: the lineage graph's script lays
+/// out one node per model and source and one edge per dependency.
+#[test]
+fn docs_site_of_the_demo_project_renders_its_lineage_in_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shop");
+    init_demo(&dir);
+    let run = kura(&dir, "alice", &["run"]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    let site_dir = tmp.path().join("site");
+    let o = kura(
+        &dir,
+        "alice",
+        &["docs", "--out", site_dir.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let index = std::path::PathBuf::from(stdout(&o).trim());
+    assert_eq!(index, site_dir.join("index.html"));
+
+    let site: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(site_dir.join("site.json")).unwrap())
+            .unwrap();
+    let models = site["models"].as_array().unwrap();
+    let sources = site["sources"].as_array().unwrap();
+    assert!(models.len() >= 4, "{site}");
+    let dependencies: usize = models
+        .iter()
+        .map(|m| m["depends_on"].as_array().unwrap().len())
+        .sum();
+
+    let dom = chromium_dom(&index);
+    assert!(
+        dom.contains("data-layout=\"done\""),
+        "the layout did not finish"
+    );
+    let nodes = dom.matches("class=\"node\"").count();
+    let edges = dom.matches("class=\"edge\"").count();
+    assert_eq!(nodes, models.len() + sources.len());
+    assert_eq!(edges, dependencies);
+    for m in models {
+        let id = m["id"].as_str().unwrap();
+        assert!(
+            dom.contains(&format!("data-id=\"{id}\"")),
+            "{id} is not drawn"
+        );
+    }
+}
+
 #[test]
 fn checks_run_after_models_and_alone_and_the_quality_report_shows_them() {
     let tmp = tempfile::tempdir().unwrap();
