@@ -11,6 +11,8 @@ mod select;
 mod split;
 mod target;
 
+use std::borrow::Cow;
+
 use arrow::record_batch::RecordBatch;
 use serde_json::json;
 
@@ -141,7 +143,7 @@ pub fn train(batches: &[RecordBatch], target: &str, opts: &TrainOptions) -> Resu
     let target = Target::read(batches, target, opts.task, &mut notes)?;
     let schema = select_features(batches, &target, opts, &mut notes)?;
     let encoded = schema.encode(batches, UnseenCategories::Error)?;
-    let matrix = keep_rows(&encoded.matrix, &target.rows);
+    let matrix = rows_of(encoded.matrix, &target.rows);
     let labels = &target.labels;
 
     let (train_rows, valid_rows) =
@@ -153,7 +155,12 @@ pub fn train(batches: &[RecordBatch], target: &str, opts: &TrainOptions) -> Resu
             hint: "train on a table with more rows that have a target value".into(),
         });
     }
-    let x_train = keep_rows(&matrix, &train_rows);
+    // Without a validation split the training rows are all rows in order: no copy.
+    let x_train = if is_identity(&train_rows, matrix.rows()) {
+        Cow::Borrowed(&matrix)
+    } else {
+        Cow::Owned(keep_rows(&matrix, &train_rows))
+    };
     let y_train: Vec<f64> = train_rows.iter().map(|&i| labels[i]).collect();
     let x_valid = keep_rows(&matrix, &valid_rows);
     let y_valid: Vec<f64> = valid_rows.iter().map(|&i| labels[i]).collect();
@@ -162,7 +169,7 @@ pub fn train(batches: &[RecordBatch], target: &str, opts: &TrainOptions) -> Resu
     let names = schema.names();
     let fitted = lightgbm::fit(
         &names,
-        (&x_train, &y_train),
+        (x_train.as_ref(), &y_train),
         (!valid_rows.is_empty()).then_some((&x_valid, &y_valid)),
         &params,
         &categorical_indices(&schema),
@@ -177,7 +184,7 @@ pub fn train(batches: &[RecordBatch], target: &str, opts: &TrainOptions) -> Resu
     }
 
     let (metrics_on, x_eval, y_eval) = if valid_rows.is_empty() {
-        ("training", &x_train, &y_train)
+        ("training", x_train.as_ref(), &y_train)
     } else {
         ("validation", &x_valid, &y_valid)
     };
@@ -204,6 +211,20 @@ pub fn train(batches: &[RecordBatch], target: &str, opts: &TrainOptions) -> Resu
         params,
         notes,
     })
+}
+
+/// Whether `rows` is `0..n`, all rows in order.
+fn is_identity(rows: &[usize], n: usize) -> bool {
+    rows.len() == n && rows.iter().enumerate().all(|(i, &r)| i == r)
+}
+
+/// The rows of `x` at `rows`, in that order; `x` itself when that is all of it.
+fn rows_of(x: DenseMatrix, rows: &[usize]) -> DenseMatrix {
+    if is_identity(rows, x.rows()) {
+        x
+    } else {
+        keep_rows(&x, rows)
+    }
 }
 
 /// The rows of `x` at `rows`, in that order.
