@@ -299,8 +299,22 @@ async fn measure(
                 .earliest()
                 .map(|t| t.with_timezone(&Utc))
                 .ok_or("the window's start does not exist in the project's zone")?;
+            let bucket = match fixed_offset(&zone, start_utc, buckets, width) {
+                // One UTC offset over the whole window (no daylight-saving change in it): the
+                // local bucket is integer arithmetic on the instant, far cheaper than converting
+                // every row to a zone's wall clock. The value is the bucket's local start in
+                // microseconds, which reads back as a DATETIME.
+                Some(offset) => {
+                    let width_us = width.num_microseconds().ok_or("bucket too wide")?;
+                    let offset_us = i64::from(offset) * 1_000_000;
+                    format!("DIV(UNIX_MICROS({time}) + {offset_us}, {width_us}) * {width_us}")
+                }
+                None => {
+                    format!("DATETIME_TRUNC(DATETIME({time}, {zone_literal}), {bucket_width})")
+                }
+            };
             (
-                format!("DATETIME_TRUNC(DATETIME({time}, {zone_literal}), {bucket_width})"),
+                bucket,
                 format!("{time} >= TIMESTAMP '{}+00:00'", fmt(start_utc.naive_utc())),
             )
         }
@@ -661,6 +675,32 @@ fn monitored_columns(
     }
 }
 
+/// The zone's UTC offset in seconds when it is the same at every bucket start of the window
+/// (`buckets` of `width` from `start`, and the end of the last), else `None`. A daylight-saving
+/// change moves the offset, so it shows between two consecutive bucket starts.
+fn fixed_offset(
+    zone: &chrono_tz::Tz,
+    start: DateTime<Utc>,
+    buckets: usize,
+    width: Duration,
+) -> Option<i32> {
+    use chrono::Offset;
+    let offset_at = |t: DateTime<Utc>| {
+        zone.offset_from_utc_datetime(&t.naive_utc())
+            .fix()
+            .local_minus_utc()
+    };
+    let first = offset_at(start);
+    let mut t = start;
+    for _ in 0..buckets {
+        t += width;
+        if offset_at(t) != first {
+            return None;
+        }
+    }
+    Some(first)
+}
+
 fn truncate(t: NaiveDateTime, width: BucketWidth) -> NaiveDateTime {
     let date = t.date();
     match width {
@@ -757,5 +797,32 @@ fn fmt_num(v: Option<f64>) -> String {
         Some(v) if v.abs() >= 1000.0 || v == v.trunc() => format!("{v:.0}"),
         Some(v) => format!("{v:.3}"),
         None => "-".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixed_offset;
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn a_window_without_a_daylight_saving_change_has_one_offset() {
+        let day = Duration::days(1);
+        let start = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        assert_eq!(
+            fixed_offset(&chrono_tz::Asia::Tokyo, start, 16, day),
+            Some(9 * 3600)
+        );
+        assert_eq!(
+            fixed_offset(&chrono_tz::Asia::Kolkata, start, 16, day),
+            Some(5 * 3600 + 1800)
+        );
+        // New York moves its clocks on 2026-03-08: a window across it has no single offset.
+        let ny = chrono_tz::America::New_York;
+        assert_eq!(fixed_offset(&ny, start, 16, day), None);
+        assert_eq!(fixed_offset(&ny, start, 6, day), Some(-5 * 3600));
+        let hours = Duration::hours(1);
+        let before = Utc.with_ymd_and_hms(2026, 3, 8, 5, 0, 0).unwrap();
+        assert_eq!(fixed_offset(&ny, before, 3, hours), None);
     }
 }
