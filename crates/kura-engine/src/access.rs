@@ -92,12 +92,19 @@ impl AccessPolicy {
             .collect()
     }
 
-    /// The grants that apply to `dataset`: its own entry, else the `"*"` entry, else kura's
+    /// The grants that apply to `dataset`: its own entry, else (for a dev copy `name__env`) those
+    /// of `name`, else the `"*"` entry, else kura's
     /// defaults (raw: engineers only; `_kura`: read by engineers and analysts; others: read
     /// by engineers and analysts, written by engineers).
     pub fn grants_for(&self, dataset: &str) -> DatasetGrants {
         if let Some(g) = self.datasets.get(dataset) {
             return g.clone();
+        }
+        // A dev environment's copy (`finance__dev`) is guarded like the dataset it copies.
+        if let Some((base, _env)) = dataset.split_once("__") {
+            if !base.is_empty() {
+                return self.grants_for(base);
+            }
         }
         let engineers = "group:engineers".to_string();
         let analysts = "group:analysts".to_string();
@@ -189,16 +196,27 @@ impl AccessPolicy {
     /// A message naming the first bad grant and how to write it.
     pub fn validate_grants(&self, grants: &[String]) -> Result<(), String> {
         for g in grants {
+            let name = g
+                .strip_prefix("group:")
+                .or_else(|| g.strip_prefix("user:"))
+                .unwrap_or(g);
+            if name.is_empty() || name.chars().any(char::is_whitespace) {
+                return Err(format!(
+                    "grant `{g}` names no one: it is empty or has spaces"
+                ));
+            }
             if let Some(group) = g.strip_prefix("group:") {
                 if !self.groups.contains_key(group) {
                     let known: Vec<&str> = self.groups.keys().map(String::as_str).collect();
+                    let known = if known.is_empty() {
+                        "none are declared".to_string()
+                    } else {
+                        format!("groups: {}", known.join(", "))
+                    };
                     return Err(format!(
-                        "grant `{g}` names no group of kura.toml [access.groups] (groups: {})",
-                        known.join(", ")
+                        "grant `{g}` names no group of kura.toml [access.groups] ({known})"
                     ));
                 }
-            } else if g.is_empty() || g.trim() != g {
-                return Err(format!("grant `{g}` is empty or has spaces"));
             } else if !g.starts_with("user:") && g != "*" && self.groups.contains_key(g.as_str()) {
                 return Err(format!(
                     "grant `{g}` is a bare principal name, but `{g}` is a group; write \
@@ -305,6 +323,20 @@ mod tests {
         assert!(e.contains("write `group:analysts`"), "{e}");
         let e = ok(&["group:finance"]).unwrap_err();
         assert!(e.contains("names no group"), "{e}");
+        assert!(e.contains("groups: analysts, engineers"), "{e}");
+        for empty in ["user:", "group:", "", "user:a b", " bob"] {
+            let e = ok(&[empty]).unwrap_err();
+            assert!(e.contains("names no one"), "{empty:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_dev_copy_is_guarded_like_its_dataset() {
+        let p = policy();
+        assert!(p.check("dashboard", "marts__dev", Access::Read).is_ok());
+        assert!(p.check("bob", "raw__dev", Access::Read).is_err());
+        assert!(p.check("alice", "raw__dev", Access::Write).is_ok());
+        assert_eq!(p.grants_for("stg__dev"), p.grants_for("stg"));
     }
 
     #[test]

@@ -125,6 +125,58 @@ impl Warehouse {
         outcome
     }
 
+    /// Sets who reads one table or view (a model's `grants`), or with `None` hands it back to
+    /// its dataset's grants. Needs write access to the dataset; a change is recorded in the
+    /// query log like any other write, and setting what is already set does nothing.
+    ///
+    /// # Errors
+    /// [`EngineError::AccessDenied`] without write access; [`EngineError::Materialize`] for a
+    /// grant that names an unknown group or is ambiguous; [`EngineError::Io`].
+    pub async fn set_readers(
+        &self,
+        name: &TableName,
+        readers: Option<&[String]>,
+        ctx: &QueryContext,
+    ) -> Result<(), EngineError> {
+        // Most builds change nothing here: then there is nothing to write or to log.
+        if let Ok(current) = self.store().readers(name) {
+            if current.as_deref() == readers {
+                return Ok(());
+            }
+        }
+        let statement = match readers {
+            Some(r) => format!("-- readers of {name}: {}", r.join(", ")),
+            None => format!("-- readers of {name}: its dataset's grants"),
+        };
+        self.authorize(
+            &ctx.principal,
+            &name.dataset,
+            Access::Write,
+            &statement,
+            "GRANT",
+        )
+        .await?;
+        let started = (Utc::now(), Instant::now());
+        let outcome = match readers.map(|r| self.policy().validate_grants(r)) {
+            Some(Err(message)) => Err(EngineError::Materialize {
+                table: name.to_string(),
+                message: format!("grants: {message}"),
+                hint: "fix `grants` in the model's header (`group:NAME`, `user:NAME` or `*`)",
+            }),
+            _ => self.store().set_readers(name, readers),
+        };
+        self.log_write(
+            name,
+            &statement,
+            "GRANT",
+            ctx,
+            started,
+            &outcome.as_ref().map(|_| (0, vec![])),
+        )
+        .await?;
+        outcome
+    }
+
     /// Drops a table or view.
     ///
     /// # Errors

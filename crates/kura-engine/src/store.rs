@@ -74,7 +74,39 @@ fn validate_part(part: &str, full: &str) -> Result<(), EngineError> {
 pub const VIEW_FILE: &str = "view.sql";
 
 /// The file that holds a table's or view's own readers (a model's `grants`), when it has them.
-pub const READERS_FILE: &str = "readers.json";
+/// The leading underscore keeps Delta's VACUUM (which skips `_` and `.` files) away from it.
+pub const READERS_FILE: &str = "_readers.json";
+
+/// Writes `bytes` to `.<file>.tmp` in `dir` (creating it), for a rename into place: a reader
+/// then sees the old file or the new one, never half of one.
+fn write_beside(dir: &Path, file: &str, bytes: &[u8]) -> Result<PathBuf, EngineError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| EngineError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let tmp = dir.join(format!(".{file}.tmp"));
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    Ok(tmp)
+}
+
+fn rename_into_place(tmp: &Path, target: &Path) -> Result<(), EngineError> {
+    std::fs::rename(tmp, target).map_err(|source| EngineError::Io {
+        path: target.to_path_buf(),
+        source,
+    })
+}
+
+/// Removes a file; one that is not there is already removed.
+fn remove_if_present(path: &Path) -> Result<(), EngineError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(EngineError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
 
 /// Where tables live, and the few operations on them that do not need a query engine.
 #[derive(Debug, Clone)]
@@ -132,16 +164,9 @@ impl TableStore {
     /// [`EngineError::Io`] when the directory cannot be written.
     pub fn write_view(&self, name: &TableName, sql: &str) -> Result<(), EngineError> {
         let dir = self.table_dir(name);
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| EngineError::Io { path, source }
-        };
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let tmp = dir.join(".view.sql.tmp");
-        std::fs::write(&tmp, sql).map_err(io(&tmp))?;
+        let tmp = write_beside(&dir, VIEW_FILE, sql.as_bytes())?;
         self.remove_table_files(name)?;
-        let target = dir.join(VIEW_FILE);
-        std::fs::rename(&tmp, &target).map_err(io(&target))
+        rename_into_place(&tmp, &dir.join(VIEW_FILE))
     }
 
     /// The principals and groups a table or view names as its own readers, or `None` when it
@@ -159,9 +184,11 @@ impl TableStore {
         };
         serde_json::from_str(&text)
             .map(Some)
-            .map_err(|e| EngineError::Config {
-                path,
-                message: format!("not a JSON list of readers: {e}"),
+            .map_err(|e| EngineError::Materialize {
+                table: name.to_string(),
+                message: format!("{} is not a JSON list of readers ({e})", path.display()),
+                hint: "run `kura apply` to write it again from the model's `grants`, or delete \
+                       it to hand the table back to its dataset's grants",
             })
     }
 
@@ -177,21 +204,12 @@ impl TableStore {
     ) -> Result<(), EngineError> {
         let dir = self.table_dir(name);
         let target = dir.join(READERS_FILE);
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| EngineError::Io { path, source }
-        };
         let Some(readers) = readers else {
-            return match std::fs::remove_file(&target) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&target)(e)),
-                _ => Ok(()),
-            };
+            return remove_if_present(&target);
         };
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let tmp = dir.join(".readers.json.tmp");
         let json = serde_json::to_string_pretty(readers).unwrap_or_else(|_| "[]".into());
-        std::fs::write(&tmp, json).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &target).map_err(io(&target))
+        let tmp = write_beside(&dir, READERS_FILE, json.as_bytes())?;
+        rename_into_place(&tmp, &target)
     }
 
     /// Removes a view's definition, leaving a Delta table of the same name alone.
@@ -199,12 +217,7 @@ impl TableStore {
     /// # Errors
     /// [`EngineError::Io`] when the file cannot be removed.
     pub fn remove_view(&self, name: &TableName) -> Result<(), EngineError> {
-        let path = self.table_dir(name).join(VIEW_FILE);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(EngineError::Io { path, source }),
-        }
+        remove_if_present(&self.table_dir(name).join(VIEW_FILE))
     }
 
     /// Drops a table or view: its whole directory.
@@ -228,8 +241,10 @@ impl TableStore {
         };
         for entry in entries.filter_map(Result::ok) {
             let file_name = entry.file_name();
-            let keep =
-                file_name == VIEW_FILE || file_name == ".view.sql.tmp" || file_name == READERS_FILE;
+            // The view being written (its temporary file) and the readers stay.
+            let keep = [VIEW_FILE, READERS_FILE]
+                .iter()
+                .any(|f| file_name == *f || file_name == *format!(".{f}.tmp"));
             if keep {
                 continue;
             }

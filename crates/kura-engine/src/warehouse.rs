@@ -354,41 +354,6 @@ impl Warehouse {
         Err(err)
     }
 
-    /// Sets who reads one table or view (a model's `grants`), or with `None` hands it back to
-    /// its dataset's grants. Needs write access to the dataset.
-    ///
-    /// # Errors
-    /// [`EngineError::AccessDenied`] without write access; [`EngineError::Config`] for a
-    /// grant that names an unknown group or is ambiguous; [`EngineError::Io`].
-    pub async fn set_readers(
-        &self,
-        name: &TableName,
-        readers: Option<&[String]>,
-        ctx: &QueryContext,
-    ) -> Result<(), EngineError> {
-        let statement = format!(
-            "-- set readers of {name}: {}",
-            readers.map_or("dataset grants".to_string(), |r| r.join(", "))
-        );
-        self.authorize(
-            &ctx.principal,
-            &name.dataset,
-            Access::Write,
-            &statement,
-            "GRANT",
-        )
-        .await?;
-        if let Some(r) = readers {
-            self.policy
-                .validate_grants(r)
-                .map_err(|message| EngineError::Config {
-                    path: self.project.root().join("kura.toml"),
-                    message: format!("grants of `{name}`: {message}"),
-                })?;
-        }
-        self.store.set_readers(name, readers)
-    }
-
     /// Every table of the warehouse with its version, size and row count from the Delta log.
     ///
     /// # Errors
@@ -507,30 +472,20 @@ impl Warehouse {
             return Err(EngineError::NotAQuery { kind });
         }
         for table in kura_sql::referenced_tables(&statement) {
-            let Some(dataset) = &table.dataset else {
-                continue;
-            };
-            if dataset.eq_ignore_ascii_case("information_schema") {
-                continue;
-            }
-            // A table's own readers (a model's `grants`) decide over the dataset's grants.
-            let readers = match TableName::new(
-                &dataset.to_ascii_lowercase(),
-                &table.table.to_ascii_lowercase(),
-            ) {
-                Ok(name) => self.store.readers(&name)?,
-                Err(_) => None,
-            };
-            self.policy
-                .check_table_read(&ctx.principal, dataset, &table.table, readers.as_deref())
-                .map_err(EngineError::AccessDenied)?;
+            self.check_read(&ctx.principal, &table)?;
         }
         let statement = match ctx.dialect {
             Dialect::GoogleSql => {
                 let tables =
                     crate::table_columns::StatementTables::for_statement(&self.store, &statement)
                         .await;
-                kura_sql::rewrite_for_datafusion_with_tables(statement, &tables)?
+                let rewritten = kura_sql::rewrite_for_datafusion_with_tables(statement, &tables)?;
+                // A wildcard (`dataset.events_*`) names its tables only once rewritten: their
+                // own readers are checked on the statement that will run.
+                for table in kura_sql::referenced_tables(&rewritten) {
+                    self.check_read(&ctx.principal, &table)?;
+                }
+                rewritten
             }
             Dialect::DataFusion => statement,
         };
@@ -541,6 +496,29 @@ impl Warehouse {
             )))
             .await
             .map_err(unwrap_external)
+    }
+
+    /// Checks that `principal` may read `table`: its own readers (a model's `grants`) when it
+    /// has them, else its dataset's grants. Names are compared lower-cased, as the engine
+    /// resolves unquoted names, so `RAW.orders` is checked as `raw.orders`.
+    fn check_read(&self, principal: &str, table: &kura_sql::TableRef) -> Result<(), EngineError> {
+        let Some(dataset) = &table.dataset else {
+            return Ok(());
+        };
+        let dataset = dataset.to_ascii_lowercase();
+        if dataset == "information_schema" {
+            return Ok(());
+        }
+        let name = table.table.to_ascii_lowercase();
+        // A wildcard is no table name: its dataset is checked here, its tables after the
+        // rewrite expands it.
+        let readers = match TableName::new(&dataset, &name) {
+            Ok(table) => self.store.readers(&table)?,
+            Err(_) => None,
+        };
+        self.policy
+            .check_table_read(principal, &dataset, &name, readers.as_deref())
+            .map_err(EngineError::AccessDenied)
     }
 
     /// The `dataset.table` a scan's files belong to, from their location under the warehouse.

@@ -1,3 +1,6 @@
+use crate::common::{arc, arity, strings, Args};
+use crate::json_ordered::OrderedJson;
+use crate::json_path;
 use arrow::array::Array as _;
 use arrow::array::StringBuilder;
 use arrow::datatypes::DataType;
@@ -6,13 +9,10 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion_macros::user_doc;
-use serde_json::Value;
-
-use crate::common::{arc, arity, strings, Args};
-use crate::json_path;
 
 /// GoogleSQL `JSON_QUERY(json_string, path)` and its legacy name `JSON_EXTRACT`: the JSON at a
-/// JSONPath as JSON text (strings keep their quotes), or NULL when the path leads nowhere.
+/// JSONPath as compact JSON text with object keys in the input's order (strings keep their
+/// quotes), or NULL when the path leads nowhere.
 #[user_doc(
     doc_section(label = "GoogleSQL Functions"),
     description = "Extracts the JSON value (object, array or scalar) at a JSONPath as JSON text.",
@@ -77,11 +77,11 @@ impl ScalarUDFImpl for JsonQueryFunc {
                 continue;
             };
             let steps = json_path::parse(path)?;
-            let Ok(doc) = serde_json::from_str::<Value>(docs.value(i)) else {
+            let Some(doc) = OrderedJson::parse(docs.value(i)) else {
                 out.append_null();
                 continue;
             };
-            out.append_option(json_path::select(&doc, &steps).map(Value::to_string));
+            out.append_option(doc.select(&steps).map(ToString::to_string));
         }
         args.finish(arc(out.finish()))
     }

@@ -13,6 +13,7 @@
 mod cell;
 mod common;
 mod format_elements;
+mod json_ordered;
 mod json_path;
 mod printf;
 mod regex_cache;

@@ -329,7 +329,15 @@ async fn build_one(
         .with_label("run_id", run_id)
         .with_label("command", options.command.clone());
     let header = &model.header;
+    // Grants go in place before the data: a new or rebuilt relation is never readable by more
+    // than its header says, even for a moment or after a failed build.
+    let grants = (!header.grants.is_empty()).then_some(header.grants.as_slice());
+    let readers_set = match grants {
+        Some(_) => wh.set_readers(&target, grants, &ctx).await,
+        None => Ok(()),
+    };
     let outcome = match header.materialized {
+        _ if readers_set.is_err() => readers_set.map(|()| None),
         Materialization::View => wh.create_view(&target, &sql, &ctx).await.map(|()| None),
         Materialization::Table | Materialization::Incremental => {
             let mode = match (header.materialized, &header.unique_key) {
@@ -361,11 +369,11 @@ async fn build_one(
             wh.write_query(&request, &ctx).await.map(Some)
         }
     };
-    // The header's grants decide who reads the result; without them, its dataset's grants.
-    let grants = (!header.grants.is_empty()).then_some(header.grants.as_slice());
-    let outcome = match outcome {
-        Ok(write) => wh.set_readers(&target, grants, &ctx).await.map(|()| write),
-        Err(e) => Err(e),
+    // Without grants in the header, the dataset's grants decide (once the build succeeded, so
+    // a failed build leaves the relation as restricted as it was).
+    let outcome = match (outcome, grants) {
+        (Ok(write), None) => wh.set_readers(&target, None, &ctx).await.map(|()| write),
+        (outcome, _) => outcome,
     };
     let mut result = BuildResult {
         model: model.name.to_string(),

@@ -169,9 +169,9 @@ pub async fn plan(
         }
     }
 
-    // Schemas and bytes need the engine, and only changes to deployed models need them: a
-    // created model has no schema to compare with, and what building it scans depends on
-    // models not built yet. Changed models are planned in dependency order against the
+    // Schemas and dry-run bytes need the engine, and only changes to deployed models need
+    // them: a created model has no schema to compare with (its scan is estimated further
+    // down, from the Delta logs alone). Changed models are planned in dependency order against the
     // project: views as their new SQL, changed tables as empty tables of their new schema
     // (so planning never expands a chain of models), unchanged tables as deployed.
     let mut new_columns: BTreeMap<usize, Vec<ColumnType>> = BTreeMap::new();
@@ -228,9 +228,9 @@ pub async fn plan(
         wh.set_view_overlay(BTreeMap::new());
     }
 
-    // A created table has no schema to compare with, but what its first build reads is
-    // bounded by the tables underneath it: the whole size of each existing table it reads,
-    // directly or through views. This needs only the Delta logs, not the engine.
+    // A created table has no schema to compare with, but what its first build reads is about
+    // the whole size of each existing table underneath it, directly or through views. This
+    // needs only the Delta logs, not the engine.
     let mut sizes: BTreeMap<TableName, Option<u64>> = BTreeMap::new();
     let mut bounded: BTreeSet<usize> = BTreeSet::new();
     for (&i, (action, _)) in &actions {
@@ -278,7 +278,7 @@ pub async fn plan(
             continue;
         }
         if bounded.contains(&i) {
-            reasons.push("scan size is at most the upstream tables' whole size".into());
+            reasons.push("scan size is the upstream tables' whole size, each read once".into());
         }
         if partial.contains(&i) {
             reasons.push("scan size excludes upstream tables rebuilt first".into());
@@ -317,9 +317,10 @@ pub async fn plan(
     })
 }
 
-/// The bytes a created table model's first build reads at most: the size of every existing
-/// table it reads, directly or through views. The flag says some upstream has no size yet
-/// (a table built in the same plan, or a relation that is not a Delta table).
+/// About the bytes a created table model's first build reads: the size of every existing
+/// table it reads, directly or through views (models or warehouse views), each counted once
+/// (a self-join reads more, a pruned scan less). The flag says an upstream table is built in
+/// the same plan and has no size yet.
 async fn create_scan_bound(
     wh: &Warehouse,
     project: &ModelProject,
@@ -348,18 +349,29 @@ async fn create_scan_bound(
                 unknown = true;
                 continue;
             }
+        } else if let Some(sql) = wh.store().view_sql(&table) {
+            // A view in the warehouse that is not a model: what it reads.
+            if let Ok(statement) = kura_sql::parse_one(&sql) {
+                stack.extend(
+                    kura_sql::referenced_tables(&statement)
+                        .into_iter()
+                        .filter_map(|r| {
+                            TableName::new(
+                                &r.dataset?.to_ascii_lowercase(),
+                                &r.table.to_ascii_lowercase(),
+                            )
+                            .ok()
+                        }),
+                );
+            }
+            continue;
         }
         if !sizes.contains_key(&table) {
-            let size = if wh.store().exists(&table) {
-                wh.table_info(&table).await?.map(|info| info.bytes)
-            } else {
-                None
-            };
+            let size = wh.table_info(&table).await?.map(|info| info.bytes);
             sizes.insert(table.clone(), size);
         }
-        match sizes.get(&table).copied().flatten() {
-            Some(b) => total += b,
-            None => unknown = true,
+        if let Some(b) = sizes.get(&table).copied().flatten() {
+            total += b;
         }
     }
     Ok((total, unknown))

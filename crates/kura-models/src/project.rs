@@ -166,10 +166,6 @@ impl ModelProject {
         self.index.get(name).copied()
     }
 
-    /// Checks that every table a model reads is a model or exists in the warehouse.
-    ///
-    /// # Errors
-    /// [`ModelError::Invalid`] listing each unknown table where it is named.
     /// Checks every model's `grants` with `validate` (the project's access policy), so a
     /// grant to an unknown group is an error at the model's header, before anything runs.
     ///
@@ -203,6 +199,10 @@ impl ModelProject {
         }
     }
 
+    /// Checks that every table a model reads is a model or exists in the warehouse.
+    ///
+    /// # Errors
+    /// [`ModelError::Invalid`] listing each unknown table where it is named.
     pub fn check_references(&self, exists: impl Fn(&TableName) -> bool) -> Result<(), ModelError> {
         let mut problems = Vec::new();
         for model in &self.models {
@@ -357,15 +357,18 @@ fn parse_model(
     let sql_hash = blake3::hash(statement.to_string().as_bytes())
         .to_hex()
         .to_string();
-    let config = serde_json::json!({
+    let mut config = serde_json::json!({
         "materialized": header.materialized,
         "partition_by": header.partition_by,
         "lookback_days": header.lookback_days,
         "unique_key": header.unique_key,
         "cluster_by": header.cluster_by,
         "on_schema_change": header.on_schema_change,
-        "grants": header.grants,
     });
+    // Only when set, so that models deployed before grants existed keep their hash.
+    if !header.grants.is_empty() {
+        config["grants"] = serde_json::json!(header.grants);
+    }
     let config_hash = blake3::hash(config.to_string().as_bytes())
         .to_hex()
         .to_string();

@@ -749,9 +749,10 @@ async fn model_grants_decide_who_reads_its_relation() {
         .await
         .is_ok());
     // The dataset's grants still decide for its other tables.
-    assert!(read("dashboard", "SELECT * FROM marts.customers")
-        .await
-        .is_err());
+    assert!(matches!(
+        read("dashboard", "SELECT * FROM marts.customers").await,
+        Err(kura_engine::EngineError::AccessDenied(_))
+    ));
     assert!(read("bob", "SELECT * FROM marts.customers").await.is_ok());
     let err = read("bob", "SELECT * FROM marts.revenue_by_day")
         .await
@@ -764,6 +765,18 @@ async fn model_grants_decide_who_reads_its_relation() {
     assert!(
         hint.contains("user:dashboard") && hint.contains("`grants`"),
         "{hint}"
+    );
+    // Not around it: upper-case names, or a wildcard that matches the table.
+    let upper = read("bob", "SELECT * FROM MARTS.Revenue_By_Day").await;
+    assert!(
+        matches!(&upper, Err(kura_engine::EngineError::AccessDenied(d)) if d.table.is_some()),
+        "{upper:?}"
+    );
+    let wildcard = read("bob", "SELECT COUNT(*) FROM `marts.revenue_*`").await;
+    assert!(
+        matches!(&wildcard, Err(kura_engine::EngineError::AccessDenied(d))
+            if d.table.as_deref() == Some("marts.revenue_by_day")),
+        "{wildcard:?}"
     );
 
     // A change of grants is a planned change of settings; without grants the dataset decides.
@@ -798,7 +811,14 @@ async fn model_grants_decide_who_reads_its_relation() {
         "marts.revenue_by_day",
         &revenue("grants = [\"group:finanse\"]"),
     );
-    assert!(matches!(f.project(), Err(ModelError::Invalid(_))));
+    let Err(ModelError::Invalid(problems)) = f.project() else {
+        panic!("an unknown group in grants was accepted");
+    };
+    assert!(
+        problems[0].message.contains("names no group"),
+        "{}",
+        problems[0].message
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -727,3 +727,63 @@ async fn quality_report_shows_last_results_trends_and_open_alerts() {
     let json = serde_json::to_value(&report).expect("json");
     assert_eq!(json["tables"][0]["checks"][0]["status"], "fail");
 }
+
+/// Day buckets are the project zone's days: by offset arithmetic when the window has one UTC
+/// offset (UTC, Asia/Kolkata at +05:30), by converting each row when it spans a daylight-saving
+/// change (America/New_York on 2026-03-08). Every bucket's row count equals a count made here
+/// with chrono-tz from the same instants.
+#[tokio::test]
+async fn monitor_day_buckets_follow_the_project_zone() {
+    let f = fixture();
+    let now = at("2026-03-20T12:00:00Z");
+    // One event every 37 minutes for 20 days: every hour of the day, in every zone, is hit.
+    let first = at("2026-02-28T00:00:00Z");
+    let instants: Vec<DateTime<Utc>> = (0..20 * 24 * 60 / 37)
+        .map(|i| first + Duration::minutes(37 * i))
+        .collect();
+    let mut csv = String::from("event_id,happened_at\n");
+    for (i, t) in instants.iter().enumerate() {
+        csv.push_str(&format!("{i},{}\n", t.format("%Y-%m-%dT%H:%M:%SZ")));
+    }
+    f.load("app.ticks", &csv, LoadMode::Append).await;
+    let spec: kura_quality::MonitorSpec =
+        toml::from_str("time_column = \"happened_at\"\ncolumns = [\"event_id\"]\n")
+            .expect("monitor spec");
+    let monitors = vec![TableMonitor {
+        table: "app.ticks".into(),
+        spec,
+    }];
+    for zone_name in ["UTC", "Asia/Kolkata", "America/New_York"] {
+        let zone: chrono_tz::Tz = zone_name.parse().expect("zone");
+        let mut scope = RunScope::new("alice", zone_name);
+        scope.now = now;
+        let outcomes = run_monitors(&f.wh, &monitors, &scope)
+            .await
+            .expect("monitors run");
+        assert!(outcomes[0].error.is_none(), "{:?}", outcomes[0].error);
+        let counts: Vec<(String, f64)> = outcomes[0]
+            .metrics
+            .iter()
+            .filter(|m| m.metric == "row_count")
+            .map(|m| {
+                (
+                    m.bucket.format("%Y-%m-%d %H:%M").to_string(),
+                    m.value.unwrap_or(0.0),
+                )
+            })
+            .collect();
+        assert_eq!(counts.len(), 16, "{zone_name}: {counts:?}");
+        for (bucket, value) in &counts {
+            let expected = instants
+                .iter()
+                .filter(|t| t.with_timezone(&zone).format("%Y-%m-%d 00:00").to_string() == *bucket)
+                .count();
+            assert_eq!(*value, expected as f64, "{zone_name} {bucket}");
+        }
+        // The days are local days: in Kolkata the first event of a UTC day at 00:00 is 05:30.
+        assert!(
+            counts.iter().all(|(b, _)| b.ends_with("00:00")),
+            "{counts:?}"
+        );
+    }
+}

@@ -245,6 +245,12 @@ impl StateModel {
             a[0]
         }
     }
+    /// The seasonal component's innovation from state `prev` to state `next`: the new
+    /// season's value minus what the transition matrix predicts for it.
+    fn season_innovation(&self, prev: &[f64], next: &[f64]) -> f64 {
+        let predicted: f64 = (0..self.m).map(|j| self.t_mat[self.m + j] * prev[j]).sum();
+        next[1] - predicted
+    }
     fn z(&self) -> Vec<f64> {
         let mut z = vec![0.0; self.m];
         z[0] = 1.0;
@@ -668,11 +674,11 @@ pub fn causal_impact(
             Some(sdy),
         );
         if model.seasonal {
-            // The season's transition row is -1 on every season state.
             let ssd_s: f64 = (1..npre)
                 .map(|t| {
-                    let prev: f64 = states[(t - 1) * m + 1..t * m].iter().sum();
-                    (states[t * m + 1] + prev).powi(2)
+                    model
+                        .season_innovation(&states[(t - 1) * m..t * m], &states[t * m..])
+                        .powi(2)
                 })
                 .sum();
             sigma2_season = draw_sigma2(
