@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kura_process import run_kura as kura
 from results import replace_section
 
 HERE = Path(__file__).resolve().parent
@@ -93,16 +94,6 @@ def example(bin_path: str, data: Path, spec: dict, repeats: int):
     if r.returncode != 0:
         raise SystemExit(f"estimator_timing failed:\n{r.stderr}")
     return json.loads(r.stdout)
-
-
-def kura(bin_path, project, *args):
-    cmd = [bin_path, "--project", str(project), *args]
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    secs = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise SystemExit(f"FAILED: {' '.join(cmd)}\n{r.stdout}\n{r.stderr}")
-    return secs, r.stdout
 
 
 def python_causal_impact(df):
@@ -228,7 +219,7 @@ def main():
          "--spec", json.dumps(ci_spec), "--start", "2020-01-01", "--end", "2020-12-31")
     kura_proc, py_proc = [], []
     for run in range(RUNS + 1):
-        secs, _ = kura(args.kura, project, "--quiet", "experiment", "analyze", "store_campaign", "--format", "json")
+        secs, _, _ = kura(args.kura, project, "--quiet", "experiment", "analyze", "store_campaign", "--format", "json")
         t0 = time.perf_counter()
         subprocess.run([sys.executable, __file__, "--peer-causal-impact", str(csv)], check=True,
                        capture_output=True)

@@ -36,6 +36,7 @@ import lightgbm as lgb
 import numpy as np
 import shap
 
+from kura_process import run_kura as kura
 from results import replace_section
 
 HERE = Path(__file__).resolve().parent
@@ -65,16 +66,6 @@ def generate(rows: int, seed: int) -> tuple[Path, np.ndarray, np.ndarray]:
                 vals = ["" if np.isnan(v) else repr(float(v)) for v in X[i]]
                 f.write(f"{i}," + ",".join(vals) + f",{y[i]}\n")
     return path, X, y
-
-
-def kura(bin_path, project, *args):
-    cmd = [bin_path, "--project", str(project), *args]
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    secs = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise SystemExit(f"FAILED: {' '.join(cmd)}\n{r.stdout}\n{r.stderr}")
-    return secs, r.stdout, r.stderr
 
 
 def main():
