@@ -5,6 +5,10 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
+// The allocator the kura binary uses, so the benchmark measures what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const MODEL: &str = include_str!("model_200_lines.sql");
 
 fn tables(dataset: &str) -> Vec<String> {

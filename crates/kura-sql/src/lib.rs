@@ -15,6 +15,7 @@ mod error;
 mod normalize;
 mod rewrite;
 mod tables;
+mod tokens;
 
 pub use error::{SqlError, SqlLocation};
 pub use normalize::normalize_query;
@@ -42,7 +43,12 @@ pub enum Dialect {
 /// [`SqlError::Parse`] with the line and column sqlparser reports, and
 /// [`SqlError::Empty`] when the text holds no statement.
 pub fn parse(sql: &str) -> Result<Vec<Statement>, SqlError> {
-    let statements = Parser::parse_sql(&BigQueryDialect {}, sql).map_err(SqlError::from_parser)?;
+    let parser = Parser::new(&BigQueryDialect {});
+    let mut parser = match tokens::tokenize(sql) {
+        Some(tokens) => parser.with_tokens_with_locations(tokens),
+        None => parser.try_with_sql(sql).map_err(SqlError::from_parser)?,
+    };
+    let statements = parser.parse_statements().map_err(SqlError::from_parser)?;
     if statements.is_empty() {
         return Err(SqlError::Empty);
     }

@@ -76,6 +76,12 @@ enum Command {
     Ml(commands::ml::MlArgs),
 }
 
+// The engine, the SQL parser and the loaders make many small short-lived allocations, where
+// mimalloc is markedly faster than the system allocator (a quarter off parsing a model:
+// bench/RESULTS.md, "Parse and rewrite").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes: 0 success, 1 findings (failed checks, lint), 2 could not run.
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -23,14 +23,14 @@ use std::collections::HashSet;
 
 use sqlparser::ast::{AccessExpr, Expr, Ident, OrderByKind, Query, SelectItem, SetExpr, Statement};
 
-/// Adds GoogleSQL's implicit aliases to the outermost select list of `stmt`.
-pub(super) fn name_output_columns(stmt: &mut Statement) {
-    let relations = super::relation_names(stmt);
+/// Adds GoogleSQL's implicit aliases to the outermost select list of `stmt`, whose table
+/// names, aliases and CTE names are `relations`.
+pub(super) fn name_output_columns(stmt: &mut Statement, relations: &HashSet<String>) {
     match stmt {
-        Statement::Query(q) => name_query(q, &relations),
+        Statement::Query(q) => name_query(q, relations),
         Statement::CreateTable(create) => {
             if let Some(q) = &mut create.query {
-                name_query(q, &relations);
+                name_query(q, relations);
             }
         }
         _ => {}
@@ -162,7 +162,8 @@ fn name_items(items: &mut [SelectItem], relations: &HashSet<String>) -> Vec<(Exp
 mod tests {
     fn named(sql: &str) -> String {
         let mut stmt = crate::parse_one(sql).expect("parses");
-        super::name_output_columns(&mut stmt);
+        let relations = super::super::Relations::of(&stmt).names;
+        super::name_output_columns(&mut stmt, &relations);
         stmt.to_string()
     }
 

@@ -9,9 +9,11 @@
 //! different meaning.
 //!
 //! Rewrites run bottom-up (children before parents), so a rewrite sees arguments that are
-//! already in DataFusion form. The order of the passes: output column names (decided on the
-//! query as written), wildcard tables, `PIVOT`/`UNPIVOT`, expressions, unqualified fields of
-//! an `UNNEST`, then `UNNEST` joins.
+//! already in DataFusion form. The order of the passes: the statement's relations with
+//! wildcard tables expanded (one walk), output column names (decided on the query as written),
+//! `PIVOT`/`UNPIVOT`, expressions, unqualified fields of an `UNNEST`, then `UNNEST` joins.
+//! A pass is skipped when the statement has nothing it acts on: each walk of a 200-line
+//! model costs about as much as a tenth of its parse.
 
 mod array_subscript;
 mod date_arith;
@@ -32,8 +34,8 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
-    ObjectName, ObjectNamePart, Statement, TableFactor, Value, ValueWithSpan, Visit, VisitMut,
-    Visitor, VisitorMut,
+    ObjectName, ObjectNamePart, Query, Statement, TableFactor, Value, ValueWithSpan, Visit,
+    VisitMut, Visitor, VisitorMut,
 };
 
 use crate::SqlError;
@@ -68,18 +70,32 @@ pub fn rewrite_for_datafusion_with_tables(
     mut stmt: Statement,
     tables: &dyn TableLister,
 ) -> Result<Statement, SqlError> {
-    // Names first: they are decided by the expressions as the user wrote them.
-    implicit_aliases::name_output_columns(&mut stmt);
-    let mut wildcard = wildcard_table::WildcardTables::new(tables);
-    run(&mut stmt, &mut wildcard)?;
-    run(&mut stmt, &mut TableOperators)?;
+    // Every pass is a walk of the whole tree, the bulk of the rewrite's cost; the first walk
+    // both learns the statement's relations and expands wildcard tables, and the passes that
+    // only act on constructs the statement lacks are skipped.
+    let mut first = RelationsAndWildcards {
+        relations: Relations::default(),
+        wildcard: wildcard_table::WildcardTables::new(tables),
+    };
+    run(&mut stmt, &mut first)?;
+    let mut relations = first.relations;
+    // Names are decided by the expressions as the user wrote them: the wildcard expansion
+    // only replaced tables in FROM clauses, which naming does not look at.
+    implicit_aliases::name_output_columns(&mut stmt, &relations.names);
+    if relations.table_operators {
+        run(&mut stmt, &mut TableOperators)?;
+        relations = Relations::of(&stmt);
+    }
     let mut exprs = ExprRewriter {
-        tables: relation_names(&stmt),
+        tables: relations.names,
+        unnest_in_from: false,
     };
     run(&mut stmt, &mut exprs)?;
-    run(&mut stmt, &mut unnest_fields::UnnestFields::new(tables))?;
-    let mut from = unnest_from::UnnestFrom::default();
-    run(&mut stmt, &mut from)?;
+    if exprs.unnest_in_from {
+        run(&mut stmt, &mut unnest_fields::UnnestFields::new(tables))?;
+        let mut from = unnest_from::UnnestFrom::default();
+        run(&mut stmt, &mut from)?;
+    }
     Ok(stmt)
 }
 
@@ -118,6 +134,9 @@ struct ExprRewriter {
     /// Every table name and alias in the statement, so that a subquery over `UNNEST` can tell
     /// element fields from outer columns.
     tables: HashSet<String>,
+    /// Whether an `UNNEST` is left in a FROM clause once the expressions are rewritten (the
+    /// GA4 parameter subqueries no longer have one), so the `UNNEST` passes have work to do.
+    unnest_in_from: bool,
 }
 
 impl VisitorMut for ExprRewriter {
@@ -144,6 +163,11 @@ impl VisitorMut for ExprRewriter {
 
     fn pre_visit_statement(&mut self, stmt: &mut Statement) -> ControlFlow<SqlError> {
         types::rewrite_statement(stmt);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_table_factor(&mut self, t: &mut TableFactor) -> ControlFlow<SqlError> {
+        self.unnest_in_from |= matches!(t, TableFactor::UNNEST { .. });
         ControlFlow::Continue(())
     }
 
@@ -268,41 +292,90 @@ pub(crate) fn unsupported(construct: impl Into<String>, at: &Expr, hint: &str) -
     }
 }
 
-/// Lower-cased table names (last part), table aliases and CTE names of a statement.
-fn relation_names(stmt: &Statement) -> HashSet<String> {
-    struct Names(HashSet<String>);
-    impl Visitor for Names {
-        type Break = ();
-        fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
-            let alias = match t {
-                TableFactor::Table { name, alias, .. } => {
-                    if let Some(last) = name.0.last().and_then(|p| p.as_ident()) {
-                        if let Some(table) = last.value.rsplit('.').next() {
-                            self.0.insert(table.to_lowercase());
-                        }
-                    }
-                    alias
-                }
-                TableFactor::Derived { alias, .. } => alias,
-                _ => return ControlFlow::Continue(()),
-            };
-            if let Some(a) = alias {
-                self.0.insert(a.name.value.to_lowercase());
+/// What a walk of a statement learns about its relations.
+#[derive(Default)]
+struct Relations {
+    /// Lower-cased table names (last part), table aliases and CTE names.
+    names: HashSet<String>,
+    /// Whether a `PIVOT` or `UNPIVOT` is present, the only reason to run that pass.
+    table_operators: bool,
+}
+
+impl Relations {
+    /// The relations of `stmt`, in a walk of its own.
+    fn of(stmt: &Statement) -> Self {
+        struct Walk(Relations);
+        impl Visitor for Walk {
+            type Break = ();
+            fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
+                self.0.note_table_factor(t);
+                ControlFlow::Continue(())
             }
-            ControlFlow::Continue(())
+            fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+                self.0.note_query(q);
+                ControlFlow::Continue(())
+            }
         }
-        fn pre_visit_query(&mut self, q: &sqlparser::ast::Query) -> ControlFlow<()> {
-            if let Some(with) = &q.with {
-                for cte in &with.cte_tables {
-                    self.0.insert(cte.alias.name.value.to_lowercase());
+        let mut walk = Walk(Relations::default());
+        let _ = stmt.visit(&mut walk);
+        walk.0
+    }
+
+    fn note_table_factor(&mut self, t: &TableFactor) {
+        let alias = match t {
+            TableFactor::Table { name, alias, .. } => {
+                if let Some(last) = name.0.last().and_then(|p| p.as_ident()) {
+                    if let Some(table) = last.value.rsplit('.').next() {
+                        self.names.insert(table.to_lowercase());
+                    }
                 }
+                alias
             }
-            ControlFlow::Continue(())
+            TableFactor::Derived { alias, .. } => alias,
+            TableFactor::Pivot { .. } | TableFactor::Unpivot { .. } => {
+                self.table_operators = true;
+                return;
+            }
+            _ => return,
+        };
+        if let Some(a) = alias {
+            self.names.insert(a.name.value.to_lowercase());
         }
     }
-    let mut names = Names(HashSet::new());
-    let _ = stmt.visit(&mut names);
-    names.0
+
+    fn note_query(&mut self, q: &Query) {
+        if let Some(with) = &q.with {
+            for cte in &with.cte_tables {
+                self.names.insert(cte.alias.name.value.to_lowercase());
+            }
+        }
+    }
+}
+
+/// The first walk: learns the relations as written (before anything is replaced, since a
+/// table is noted on the way down and its select is expanded on the way up) and expands
+/// wildcard tables.
+struct RelationsAndWildcards<'a> {
+    relations: Relations,
+    wildcard: wildcard_table::WildcardTables<'a>,
+}
+
+impl VisitorMut for RelationsAndWildcards<'_> {
+    type Break = SqlError;
+
+    fn pre_visit_table_factor(&mut self, t: &mut TableFactor) -> ControlFlow<SqlError> {
+        self.relations.note_table_factor(t);
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<SqlError> {
+        self.relations.note_query(q);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_select(&mut self, select: &mut sqlparser::ast::Select) -> ControlFlow<SqlError> {
+        self.wildcard.post_visit_select(select)
+    }
 }
 
 #[cfg(test)]

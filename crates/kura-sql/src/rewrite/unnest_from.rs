@@ -316,13 +316,16 @@ fn derived(select: Select, alias: &str) -> TableFactor {
 }
 
 /// `SELECT 1` as parsed, so that new queries get every field of sqlparser's structs in their
-/// neutral state without this module naming them all.
+/// neutral state without this module naming them all. Parsed once: a rewrite builds dozens of
+/// queries (a wildcard table over a month is 31), and a parse costs far more than a clone.
 pub(crate) fn template_query() -> Query {
-    let stmt = crate::parse_one("SELECT 1").expect("constant SQL parses");
-    match stmt {
-        sqlparser::ast::Statement::Query(q) => *q,
-        _ => unreachable!("SELECT parses as a query"),
-    }
+    static TEMPLATE: std::sync::OnceLock<Query> = std::sync::OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| match crate::parse_one("SELECT 1") {
+            Ok(sqlparser::ast::Statement::Query(q)) => *q,
+            _ => unreachable!("SELECT 1 parses as a query"),
+        })
+        .clone()
 }
 
 pub(crate) fn template_select(projection: Vec<SelectItem>, from: Vec<TableWithJoins>) -> Select {

@@ -16,7 +16,7 @@ use sqlparser::ast::{
     WildcardAdditionalOptions,
 };
 
-use super::unnest_from::template_select;
+use super::unnest_from::{template_query, template_select};
 use super::{string_lit, tryflow, unsupported};
 use crate::SqlError;
 
@@ -158,10 +158,7 @@ impl WildcardTables<'_> {
         let Some(body) = body else {
             return Ok(());
         };
-        let mut query: Query = match crate::parse_one("SELECT 1").expect("constant SQL parses") {
-            sqlparser::ast::Statement::Query(q) => *q,
-            _ => unreachable!("SELECT parses as a query"),
-        };
+        let mut query: Query = template_query();
         query.body = Box::new(body);
         let alias = alias.clone().unwrap_or_else(|| TableAlias {
             explicit: true,
