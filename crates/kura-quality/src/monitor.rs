@@ -343,14 +343,16 @@ async fn measure(
     ];
     for (i, (name, kind)) in columns.iter().enumerate() {
         let c = column(name);
-        selects.push(format!("COUNTIF({c} IS NULL) AS c{i}_nulls"));
+        // COUNT reads the null bitmap; `COUNTIF(c IS NULL)` would build a boolean per row.
+        selects.push(format!("COUNT(*) - COUNT({c}) AS c{i}_nulls"));
         if kind.counts_distinct() {
             selects.push(format!("APPROX_COUNT_DISTINCT({c}) AS c{i}_distinct"));
         }
         if kind.numeric() {
             selects.push(format!("AVG(CAST({c} AS FLOAT64)) AS c{i}_mean"));
-            selects.push(format!("MIN(CAST({c} AS FLOAT64)) AS c{i}_min"));
-            selects.push(format!("MAX(CAST({c} AS FLOAT64)) AS c{i}_max"));
+            // In the column's own type: the one value per bucket is converted when read.
+            selects.push(format!("MIN({c}) AS c{i}_min"));
+            selects.push(format!("MAX({c}) AS c{i}_max"));
         }
     }
     let sql = format!(

@@ -166,6 +166,22 @@ fn errors_say_what_where_and_how_to_fix() {
         err.contains("hint: read on `raw` is granted to: group:engineers"),
         "{err}"
     );
+    // Nor may bob see raw tables' columns or their listing.
+    let o = kura(tmp.path(), "bob", &["schema", "raw.orders"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("principal `bob` may not read dataset `raw`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kura(tmp.path(), "bob", &["tables"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("raw.orders"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("table(s) not shown: `bob` may not read them"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = kura(
         tmp.path(),

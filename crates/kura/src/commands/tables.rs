@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use kura_engine::load::bigquery_type_name;
-use kura_engine::TableName;
+use kura_engine::{EngineError, TableName, Warehouse};
 
 use super::Globals;
 use crate::output::human_bytes;
@@ -32,12 +32,18 @@ pub async fn run_tables(args: TablesArgs, globals: &Globals) -> anyhow::Result<E
         "version",
         "partitioned by",
     ]);
+    let mut hidden = 0;
     for info in wh.tables().await? {
         if args
             .dataset
             .as_ref()
             .is_some_and(|d| *d != info.name.dataset)
         {
+            continue;
+        }
+        // A table's existence and size are shown to those who may read it, as in `kura sql`.
+        if check_read(&wh, &globals.principal, &info.name).is_err() {
+            hidden += 1;
             continue;
         }
         table.add_row([
@@ -50,12 +56,20 @@ pub async fn run_tables(args: TablesArgs, globals: &Globals) -> anyhow::Result<E
         ]);
     }
     println!("{table}");
+    if hidden > 0 {
+        eprintln!(
+            "{hidden} table(s) not shown: `{}` may not read them (see `[access]` in kura.toml \
+             and the models' `grants`)",
+            globals.principal
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn run_schema(args: SchemaArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     let wh = globals.open_warehouse()?;
     let name = TableName::parse(&args.table)?;
+    check_read(&wh, &globals.principal, &name)?;
     let schema = wh.table_schema(&name).await?;
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
@@ -69,4 +83,13 @@ pub async fn run_schema(args: SchemaArgs, globals: &Globals) -> anyhow::Result<E
     }
     println!("{table}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `principal` may read `name`: its dataset's grants, or the table's own readers when
+/// its model sets `grants`.
+fn check_read(wh: &Warehouse, principal: &str, name: &TableName) -> anyhow::Result<()> {
+    let readers = wh.store().readers(name)?;
+    wh.policy()
+        .check_table_read(principal, &name.dataset, &name.table, readers.as_deref())
+        .map_err(|denied| EngineError::AccessDenied(denied).into())
 }
