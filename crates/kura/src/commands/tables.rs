@@ -41,10 +41,17 @@ pub async fn run_tables(args: TablesArgs, globals: &Globals) -> anyhow::Result<E
         {
             continue;
         }
-        // A table's existence and size are shown to those who may read it, as in `kura sql`.
-        if check_read(&wh, &globals.principal, &info.name).is_err() {
-            hidden += 1;
-            continue;
+        // A table's existence and size are shown to those who may read it, as in `kura sql`;
+        // other failures (an unreadable readers file) are errors, not a hidden table.
+        if let Err(err) = check_read(&wh, &globals.principal, &info.name) {
+            if matches!(
+                err.downcast_ref::<EngineError>(),
+                Some(EngineError::AccessDenied(_))
+            ) {
+                hidden += 1;
+                continue;
+            }
+            return Err(err);
         }
         table.add_row([
             info.name.to_string(),
