@@ -512,12 +512,26 @@ impl Warehouse {
         let name = table.table.to_ascii_lowercase();
         // A wildcard is no table name: its dataset is checked here, its tables after the
         // rewrite expands it.
-        let readers = match TableName::new(&dataset, &name) {
-            Ok(table) => self.store.readers(&table)?,
-            Err(_) => None,
-        };
+        match TableName::new(&dataset, &name) {
+            Ok(table) => self.check_table_read(principal, &table),
+            Err(_) => self
+                .policy
+                .check_table_read(principal, &dataset, &name, None)
+                .map_err(EngineError::AccessDenied),
+        }
+    }
+
+    /// Checks that `principal` may read the table `name`: its own readers (a model's
+    /// `grants`) when it has them, else its dataset's grants. What `kura sql` checks for every
+    /// table a statement reads, and what listings of tables and columns check too.
+    ///
+    /// # Errors
+    /// [`EngineError::AccessDenied`] naming who may read it; an I/O or format error when the
+    /// table's readers file cannot be read.
+    pub fn check_table_read(&self, principal: &str, name: &TableName) -> Result<(), EngineError> {
+        let readers = self.store.readers(name)?;
         self.policy
-            .check_table_read(principal, &dataset, &name, readers.as_deref())
+            .check_table_read(principal, &name.dataset, &name.table, readers.as_deref())
             .map_err(EngineError::AccessDenied)
     }
 

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use kura_engine::load::bigquery_type_name;
-use kura_engine::{EngineError, TableName, Warehouse};
+use kura_engine::{EngineError, TableName};
 
 use super::Globals;
 use crate::output::human_bytes;
@@ -43,15 +43,13 @@ pub async fn run_tables(args: TablesArgs, globals: &Globals) -> anyhow::Result<E
         }
         // A table's existence and size are shown to those who may read it, as in `kura sql`;
         // other failures (an unreadable readers file) are errors, not a hidden table.
-        if let Err(err) = check_read(&wh, &globals.principal, &info.name) {
-            if matches!(
-                err.downcast_ref::<EngineError>(),
-                Some(EngineError::AccessDenied(_))
-            ) {
+        match wh.check_table_read(&globals.principal, &info.name) {
+            Ok(()) => {}
+            Err(EngineError::AccessDenied(_)) => {
                 hidden += 1;
                 continue;
             }
-            return Err(err);
+            Err(err) => return Err(err.into()),
         }
         table.add_row([
             info.name.to_string(),
@@ -76,7 +74,7 @@ pub async fn run_tables(args: TablesArgs, globals: &Globals) -> anyhow::Result<E
 pub async fn run_schema(args: SchemaArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     let wh = globals.open_warehouse()?;
     let name = TableName::parse(&args.table)?;
-    check_read(&wh, &globals.principal, &name)?;
+    wh.check_table_read(&globals.principal, &name)?;
     let schema = wh.table_schema(&name).await?;
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
@@ -90,13 +88,4 @@ pub async fn run_schema(args: SchemaArgs, globals: &Globals) -> anyhow::Result<E
     }
     println!("{table}");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether `principal` may read `name`: its dataset's grants, or the table's own readers when
-/// its model sets `grants`.
-fn check_read(wh: &Warehouse, principal: &str, name: &TableName) -> anyhow::Result<()> {
-    let readers = wh.store().readers(name)?;
-    wh.policy()
-        .check_table_read(principal, &name.dataset, &name.table, readers.as_deref())
-        .map_err(|denied| EngineError::AccessDenied(denied).into())
 }
