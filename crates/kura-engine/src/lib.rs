@@ -25,4 +25,6 @@ pub use error::{EngineError, RejectedRowSummary};
 pub use materialize::{SchemaChangePolicy, WriteMode, WriteOutcome, WriteRequest};
 pub use project::{Project, ProjectConfig};
 pub use store::{TableName, TableStore};
-pub use warehouse::{Dialect, DryRun, QueryContext, QueryResult, TableInfo, Warehouse};
+pub use warehouse::{
+    Dialect, DryRun, FoldedQuery, QueryContext, QueryResult, TableInfo, Warehouse,
+};

@@ -16,6 +16,7 @@ use datafusion::execution::context::{SessionConfig, SessionContext};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::ExecutionPlan;
 use deltalake::kernel::transaction::CommitProperties;
+use futures::StreamExt;
 
 use crate::access::{Access, AccessPolicy, SYSTEM_DATASET};
 use crate::catalog::{CatalogShared, WarehouseCatalog};
@@ -68,6 +69,21 @@ pub struct QueryResult {
     pub bytes_scanned: u64,
     pub tables: Vec<TableScan>,
 }
+
+/// A folded query ([`Warehouse::query_fold`]): one accumulator per output partition, and what
+/// the query cost.
+#[derive(Debug)]
+pub struct FoldedQuery<A> {
+    pub query_id: String,
+    pub partitions: Vec<A>,
+    /// Rows folded, over all partitions.
+    pub rows: u64,
+    pub bytes_scanned: u64,
+    pub tables: Vec<TableScan>,
+}
+
+/// How [`Warehouse::query_fold`] folds one batch into a partition's accumulator.
+type FoldFn<A> = dyn Fn(&mut A, &RecordBatch) -> Result<(), String> + Send + Sync;
 
 /// What a query would read, found without running it.
 #[derive(Debug, Clone)]
@@ -199,31 +215,14 @@ impl Warehouse {
         let timer = Instant::now();
         let query_id = uuid::Uuid::new_v4().to_string();
         let outcome = self.run_query(sql, ctx).await;
-        let (status, error, rows, tables) = match &outcome {
-            Ok((_, batches, tables)) => (
-                QueryStatus::Ok,
-                None,
-                batches.iter().map(|b| b.num_rows() as u64).sum(),
-                tables.clone(),
-            ),
-            Err(e) => (status_of(e), Some(e.to_string()), 0, Vec::new()),
+        let rows = match &outcome {
+            Ok((_, batches, _)) => batches.iter().map(|b| b.num_rows() as u64).sum(),
+            Err(_) => 0,
         };
-        let bytes_scanned = tables.iter().map(|t| t.bytes).sum();
-        self.record(QueryLogEntry {
-            query_id: query_id.clone(),
-            principal: ctx.principal.clone(),
-            labels: ctx.labels.clone(),
-            statement: sql.to_string(),
-            statement_type: "QUERY".into(),
-            start_time,
-            duration_ms: timer.elapsed().as_millis() as i64,
-            bytes_scanned,
-            tables: tables.clone(),
-            rows,
-            status,
-            error,
-        })
-        .await?;
+        let tables = outcome.as_ref().map(|(_, _, t)| t.as_slice());
+        let bytes_scanned = self
+            .log_query(&query_id, sql, ctx, start_time, timer, rows, tables)
+            .await?;
         let (schema, batches, tables) = outcome?;
         Ok(QueryResult {
             query_id,
@@ -233,6 +232,85 @@ impl Warehouse {
             bytes_scanned,
             tables,
         })
+    }
+
+    /// Runs one query as `ctx.principal` like [`Warehouse::query`], but instead of collecting
+    /// its rows folds them: each output partition of the plan is read on its own task into its
+    /// own accumulator from `init`, so a caller that reduces a large result (a monitor's one
+    /// scan of a table) uses every core and holds one batch per partition at a time. The
+    /// accumulators come back in no particular order, for the caller to merge; the query log
+    /// records the rows folded.
+    ///
+    /// # Errors
+    /// As [`Warehouse::query`]; an error from `fold` stops the query and is reported as a
+    /// query error.
+    pub async fn query_fold<A, I, F>(
+        &self,
+        sql: &str,
+        ctx: &QueryContext,
+        init: I,
+        fold: F,
+    ) -> Result<FoldedQuery<A>, EngineError>
+    where
+        A: Send + 'static,
+        I: Fn() -> A,
+        F: Fn(&mut A, &RecordBatch) -> Result<(), String> + Send + Sync + 'static,
+    {
+        let start_time = Utc::now();
+        let timer = Instant::now();
+        let query_id = uuid::Uuid::new_v4().to_string();
+        let outcome = self.run_fold(sql, ctx, init, Arc::new(fold)).await;
+        let rows = match &outcome {
+            Ok((_, rows, _)) => *rows,
+            Err(_) => 0,
+        };
+        let tables = outcome.as_ref().map(|(_, _, t)| t.as_slice());
+        let bytes_scanned = self
+            .log_query(&query_id, sql, ctx, start_time, timer, rows, tables)
+            .await?;
+        let (partitions, rows, tables) = outcome?;
+        Ok(FoldedQuery {
+            query_id,
+            partitions,
+            rows,
+            bytes_scanned,
+            tables,
+        })
+    }
+
+    /// Records a finished query (or its error) in the query log; returns the bytes it scanned.
+    #[allow(clippy::too_many_arguments)]
+    async fn log_query(
+        &self,
+        query_id: &str,
+        sql: &str,
+        ctx: &QueryContext,
+        start_time: chrono::DateTime<Utc>,
+        timer: Instant,
+        rows: u64,
+        tables: Result<&[TableScan], &EngineError>,
+    ) -> Result<u64, EngineError> {
+        let (status, error, tables) = match tables {
+            Ok(tables) => (QueryStatus::Ok, None, tables.to_vec()),
+            Err(e) => (status_of(e), Some(e.to_string()), Vec::new()),
+        };
+        let bytes_scanned = tables.iter().map(|t| t.bytes).sum();
+        self.record(QueryLogEntry {
+            query_id: query_id.to_string(),
+            principal: ctx.principal.clone(),
+            labels: ctx.labels.clone(),
+            statement: sql.to_string(),
+            statement_type: "QUERY".into(),
+            start_time,
+            duration_ms: timer.elapsed().as_millis() as i64,
+            bytes_scanned,
+            tables,
+            rows,
+            status,
+            error,
+        })
+        .await?;
+        Ok(bytes_scanned)
     }
 
     /// Plans a query and reports the bytes it would read, from the Delta log's file list after
@@ -440,6 +518,62 @@ impl Warehouse {
         let mut scans = Vec::new();
         collect_file_scans(physical.as_ref(), &mut scans);
         Ok((schema, batches, self.scans_per_table(scans)))
+    }
+
+    /// Plans `sql`, folds each output partition on its own task, and reports the bytes read.
+    async fn run_fold<A, I>(
+        &self,
+        sql: &str,
+        ctx: &QueryContext,
+        init: I,
+        fold: Arc<FoldFn<A>>,
+    ) -> Result<(Vec<A>, u64, Vec<TableScan>), EngineError>
+    where
+        A: Send + 'static,
+        I: Fn() -> A,
+    {
+        let plan = self.plan_checked(sql, ctx).await?;
+        let physical = self
+            .ctx
+            .state()
+            .create_physical_plan(&plan)
+            .await
+            .map_err(EngineError::Query)?;
+        let task_ctx = self.ctx.task_ctx();
+        // A JoinSet aborts the other partitions' tasks when one fails and the set is dropped.
+        let mut tasks = tokio::task::JoinSet::new();
+        for partition in 0..physical
+            .properties()
+            .output_partitioning()
+            .partition_count()
+        {
+            let mut stream = physical
+                .execute(partition, task_ctx.clone())
+                .map_err(unwrap_external)?;
+            let fold = fold.clone();
+            let mut acc = init();
+            tasks.spawn(async move {
+                let mut rows = 0u64;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(unwrap_external)?;
+                    rows += batch.num_rows() as u64;
+                    fold(&mut acc, &batch)
+                        .map_err(|m| EngineError::Query(DataFusionError::Execution(m)))?;
+                }
+                Ok::<_, EngineError>((acc, rows))
+            });
+        }
+        let mut partitions = Vec::with_capacity(tasks.len());
+        let mut rows = 0;
+        while let Some(joined) = tasks.join_next().await {
+            let (acc, n) = joined
+                .map_err(|e| EngineError::Query(DataFusionError::External(Box::new(e))))??;
+            partitions.push(acc);
+            rows += n;
+        }
+        let mut scans = Vec::new();
+        collect_file_scans(physical.as_ref(), &mut scans);
+        Ok((partitions, rows, self.scans_per_table(scans)))
     }
 
     /// Bytes read per `dataset.table`, from a finished plan's scans.

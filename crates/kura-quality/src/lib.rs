@@ -5,12 +5,16 @@
 //!   results in `_kura.check_results` ([`results`]).
 //! - [`monitor`]: every metric of a table in one scan per run, per time bucket, judged by
 //!   [`anomaly`] (z-scores against a training window); results in `_kura.monitor_metrics`.
+//!   The scan folds the table's rows into a profile per bucket (`bucket_profile`), with
+//!   HyperLogLog sketches for the distinct counts (`distinct_sketch`).
 //! - [`alerts`]: de-duplicated alerts through kura-alert's channels, recorded in `_kura.alerts`.
 //! - [`report`]: the state per table, for `kura quality report`.
 
 pub mod alerts;
 pub mod anomaly;
+mod bucket_profile;
 pub mod check;
+mod distinct_sketch;
 pub mod monitor;
 pub mod report;
 pub mod results;

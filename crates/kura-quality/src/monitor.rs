@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::anomaly::{
     assess, AnomalySettings, Assessment, AssessmentStatus, Direction, Point, Seasonality,
 };
+use crate::bucket_profile::{BucketProfile, ColumnKind, ProfileLayout};
 use crate::spec::{BucketWidth, MonitorSpec};
 use crate::sql::{column, string_literal, table, RunScope};
 
@@ -191,29 +192,6 @@ pub async fn monitor_history(
     Ok(rows)
 }
 
-/// How a monitored column is summarised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ColumnKind {
-    /// Integers: distinct count, mean, min and max.
-    Integer,
-    /// Floats and decimals: mean, min and max. No distinct count: a continuous measure has
-    /// about as many values as rows, so the count says nothing (and DataFusion's
-    /// `approx_distinct` does not take floats).
-    Continuous,
-    /// Strings, dates, booleans, ...: distinct count.
-    Other,
-}
-
-impl ColumnKind {
-    fn numeric(self) -> bool {
-        matches!(self, ColumnKind::Integer | ColumnKind::Continuous)
-    }
-
-    fn counts_distinct(self) -> bool {
-        matches!(self, ColumnKind::Integer | ColumnKind::Other)
-    }
-}
-
 /// Runs one monitor. Problems (a missing table or column, a time column of the wrong type)
 /// come back in [`MonitorOutcome::error`], so other monitors still run.
 pub async fn run_monitor(
@@ -335,56 +313,60 @@ async fn measure(
         }
     };
 
-    // One scan: every metric is an aggregate of the same GROUP BY.
+    // One scan: the engine reads and filters the table, and each of its output partitions is
+    // folded into a profile per bucket on its own thread (see `bucket_profile`).
     let mut selects = vec![
         format!("{bucket_expr} AS bucket"),
-        "COUNT(*) AS row_count".to_string(),
-        format!("MAX({time}) AS newest"),
+        format!("{time} AS newest"),
     ];
-    for (i, (name, kind)) in columns.iter().enumerate() {
-        let c = column(name);
-        // COUNT reads the null bitmap; `COUNTIF(c IS NULL)` would build a boolean per row.
-        selects.push(format!("COUNT(*) - COUNT({c}) AS c{i}_nulls"));
-        if kind.counts_distinct() {
-            selects.push(format!("APPROX_COUNT_DISTINCT({c}) AS c{i}_distinct"));
-        }
-        if kind.numeric() {
-            selects.push(format!("AVG(CAST({c} AS FLOAT64)) AS c{i}_mean"));
-            // In the column's own type: the one value per bucket is converted when read.
-            selects.push(format!("MIN({c}) AS c{i}_min"));
-            selects.push(format!("MAX({c}) AS c{i}_max"));
-        }
+    selects.extend(columns.iter().map(|(name, _)| column(name)));
+    let sql = format!("SELECT {} FROM {t} WHERE {lower_bound}", selects.join(", "));
+    let layout = Arc::new(ProfileLayout {
+        first_bucket: start.and_utc().timestamp_micros(),
+        width: width.num_microseconds().ok_or("bucket too wide")?,
+        window: buckets,
+        kinds: columns.iter().map(|(_, kind)| *kind).collect(),
+    });
+    let folded = wh
+        .query_fold(
+            &sql,
+            &ctx,
+            || BucketProfile::new(layout.clone()),
+            BucketProfile::fold,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let rows_scanned = folded.rows;
+    let mut partitions = folded.partitions.into_iter();
+    let mut profile = partitions
+        .next()
+        .unwrap_or_else(|| BucketProfile::new(layout.clone()));
+    for other in partitions {
+        profile.merge(other);
     }
-    let sql = format!(
-        "SELECT {} FROM {t} WHERE {lower_bound} GROUP BY bucket",
-        selects.join(", ")
-    );
-    let result = wh.query(&sql, &ctx).await.map_err(|e| e.to_string())?;
-    let batches = result.batches;
+    let newest = match profile.newest() {
+        Some(array) => instants(array, &time_type, &zone)?
+            .into_iter()
+            .next()
+            .flatten(),
+        None => None,
+    };
 
-    // Values per bucket, by output column name.
+    // Values per bucket, by metric name (`c3_nulls`, `c3_mean`, ...).
     let mut by_bucket: BTreeMap<NaiveDateTime, BTreeMap<String, Option<f64>>> = BTreeMap::new();
-    let mut newest: Option<DateTime<Utc>> = None;
-    let mut rows_scanned = 0u64;
-    for batch in &batches {
-        let buckets = naive_times(batch.column(0))?;
-        let newest_col = instants(batch.column(2), &time_type, &zone)?;
-        for row in 0..batch.num_rows() {
-            if let Some(n) = newest_col[row] {
-                newest = Some(newest.map_or(n, |m| m.max(n)));
-            }
-            let Some(bucket) = buckets[row] else { continue };
-            let values = by_bucket.entry(bucket).or_default();
-            for (index, field) in batch.schema().fields().iter().enumerate().skip(1) {
-                if field.name() == "newest" {
-                    continue;
-                }
-                let v = float_at(batch.column(index), row);
-                if field.name() == "row_count" {
-                    rows_scanned += v.unwrap_or(0.0) as u64;
-                }
-                values.insert(field.name().clone(), v);
-            }
+    for figures in profile.figures() {
+        let Some(bucket) = DateTime::from_timestamp_micros(figures.key).map(|t| t.naive_utc())
+        else {
+            continue;
+        };
+        let values = by_bucket.entry(bucket).or_default();
+        values.insert("row_count".into(), Some(figures.rows as f64));
+        for (i, c) in figures.columns.iter().enumerate() {
+            values.insert(format!("c{i}_nulls"), Some(c.nulls as f64));
+            values.insert(format!("c{i}_distinct"), c.distinct);
+            values.insert(format!("c{i}_mean"), c.mean);
+            values.insert(format!("c{i}_min"), c.min);
+            values.insert(format!("c{i}_max"), c.max);
         }
     }
 
@@ -757,20 +739,6 @@ fn instants(
                 .collect())
         }
     }
-}
-
-fn float_at(array: &arrow::array::ArrayRef, row: usize) -> Option<f64> {
-    if array.is_null(row) {
-        return None;
-    }
-    let one = array.slice(row, 1);
-    let value = cast(&one, &DataType::Float64).ok()?;
-    let floats = value
-        .as_any()
-        .downcast_ref::<arrow::array::Float64Array>()?;
-    (!floats.is_null(0))
-        .then(|| floats.value(0))
-        .filter(|v| v.is_finite())
 }
 
 /// One line about an anomalous metric, for alerts and reports.

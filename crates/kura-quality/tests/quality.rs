@@ -787,3 +787,145 @@ async fn monitor_day_buckets_follow_the_project_zone() {
         );
     }
 }
+
+/// The monitor's one-pass figures equal the engine's own aggregates, bucket by bucket: exact
+/// row and null counts, mean, min and max; distinct counts within the sketch's error (exact for
+/// small sets). The table is loaded in three appends, so its scan has several files and the
+/// partitions' profiles are merged.
+#[tokio::test]
+async fn monitor_figures_equal_the_engines_aggregates() {
+    let f = fixture();
+    let now = at("2026-11-26T06:00:00Z");
+    let start = at("2026-11-06T00:00:00Z");
+    let header = "event_id,happened_at,user_id,amount,country,is_new,signup\n";
+    let countries = ["JP", "US", "DE", "GB", "FR"];
+    for part in 0..3 {
+        let mut csv = String::from(header);
+        for i in (part..24_000).step_by(3) {
+            let t = start + Duration::seconds(i as i64 * 72);
+            let user = if i % 11 == 0 {
+                String::new()
+            } else {
+                ((i * 7_919) % 5_003).to_string()
+            };
+            let amount = if i % 13 == 0 {
+                String::new()
+            } else {
+                format!("{}.{:02}", (i * 31) % 997, i % 100)
+            };
+            let country = if i % 17 == 0 { "" } else { countries[i % 5] };
+            csv.push_str(&format!(
+                "{i},{},{user},{amount},{country},{},2026-{:02}-{:02}\n",
+                t.format("%Y-%m-%dT%H:%M:%SZ"),
+                i % 4 == 0,
+                1 + i % 12,
+                1 + i % 28
+            ));
+        }
+        f.load("app.events", &csv, LoadMode::Append).await;
+    }
+    let spec: kura_quality::MonitorSpec = toml::from_str(
+        "time_column = \"happened_at\"\n\
+         columns = [\"user_id\", \"amount\", \"country\", \"is_new\", \"signup\"]\n",
+    )
+    .expect("monitor spec");
+    let monitors = vec![TableMonitor {
+        table: "app.events".into(),
+        spec,
+    }];
+    let outcomes = run_monitors(&f.wh, &monitors, &f.scope(now))
+        .await
+        .expect("monitors run");
+    let outcome = &outcomes[0];
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+
+    let exact =
+        f.wh.query(
+            "SELECT FORMAT_DATE('%Y-%m-%d', DATE(happened_at)) AS day, COUNT(*) AS n,
+                    COUNTIF(user_id IS NULL) AS user_nulls, COUNT(DISTINCT user_id) AS users,
+                    AVG(user_id) AS user_mean, MIN(user_id) AS user_min, MAX(user_id) AS user_max,
+                    COUNTIF(amount IS NULL) AS amount_nulls, AVG(amount) AS amount_mean,
+                    MIN(amount) AS amount_min, MAX(amount) AS amount_max,
+                    COUNTIF(country IS NULL) AS country_nulls,
+                    COUNT(DISTINCT country) AS countries, COUNT(DISTINCT is_new) AS flags,
+                    COUNT(DISTINCT signup) AS signups
+             FROM app.events WHERE happened_at >= TIMESTAMP '2026-11-10 00:00:00+00'
+             GROUP BY day ORDER BY day",
+            &QueryContext::new("alice"),
+        )
+        .await
+        .expect("exact aggregates");
+    let batch = arrow::compute::concat_batches(&exact.schema, &exact.batches).expect("concat");
+    assert_eq!(batch.num_rows(), 16, "every day of the window has rows");
+    let number = |name: &str, row: usize| -> f64 {
+        let column = batch.column_by_name(name).expect("column");
+        let value =
+            arrow::compute::cast(&column.slice(row, 1), &arrow::datatypes::DataType::Float64)
+                .expect("cast");
+        value
+            .as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .expect("floats")
+            .value(0)
+    };
+    let days = batch
+        .column_by_name("day")
+        .expect("day")
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .expect("text")
+        .clone();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    for row in 0..batch.num_rows() {
+        let day = days.value(row);
+        let value = |name: &str, column: Option<&str>| {
+            metric(&outcome.metrics, name, column, day)
+                .value
+                .unwrap_or_else(|| panic!("{name} {column:?} {day} has no value"))
+        };
+        let n = number("n", row);
+        assert_eq!(value("row_count", None), n, "{day}");
+        for (column, nulls) in [
+            ("user_id", "user_nulls"),
+            ("amount", "amount_nulls"),
+            ("country", "country_nulls"),
+        ] {
+            let rate = value("null_rate", Some(column));
+            assert!(
+                close(rate * n, number(nulls, row)),
+                "{day} {column}: {rate}"
+            );
+        }
+        for (column, prefix) in [("user_id", "user"), ("amount", "amount")] {
+            for metric_name in ["mean", "min", "max"] {
+                let (got, want) = (
+                    value(metric_name, Some(column)),
+                    number(&format!("{prefix}_{metric_name}"), row),
+                );
+                assert!(
+                    close(got, want),
+                    "{day} {metric_name}({column}): {got} vs {want}"
+                );
+            }
+        }
+        // A handful of values is counted exactly; hundreds (signup dates, users) within three
+        // standard errors of the sketch.
+        for (column, exact_name) in [("country", "countries"), ("is_new", "flags")] {
+            assert_eq!(
+                value("distinct_count", Some(column)),
+                number(exact_name, row),
+                "{day} distinct {column}"
+            );
+        }
+        for (column, exact_name) in [("signup", "signups"), ("user_id", "users")] {
+            let (estimate, exact) = (
+                value("distinct_count", Some(column)),
+                number(exact_name, row),
+            );
+            assert!(
+                (estimate - exact).abs() <= 0.025 * exact,
+                "{day}: {estimate} distinct {column} estimated, {exact} exact"
+            );
+        }
+    }
+}

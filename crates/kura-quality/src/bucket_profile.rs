@@ -1,0 +1,633 @@
+//! A table's profile per time bucket, built in one pass over its rows: the row count, and per
+//! monitored column the null count, an approximate distinct count, and for numeric columns sum,
+//! min and max. This is the monitor's scan kernel: the engine reads and filters the table, each
+//! output partition is folded into its own [`BucketProfile`] on its own thread, and the
+//! partitions' profiles are merged.
+//!
+//! Why not one SQL aggregate: a monitor asks for some forty aggregates over one GROUP BY, and
+//! a generic hash aggregate pays per aggregate and per batch for what here is one tight loop
+//! per column over a few dozen buckets.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::buffer::NullBuffer;
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit, UInt64Type};
+
+use crate::distinct_sketch::{hash_value, value_hasher, DistinctSketch};
+
+/// How a monitored column is summarised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ColumnKind {
+    /// Integers: distinct count, mean, min and max.
+    Integer,
+    /// Floats and decimals: mean, min and max. No distinct count: a continuous measure has
+    /// about as many values as rows, so the count says nothing.
+    Continuous,
+    /// Strings, dates, booleans, ...: distinct count.
+    Other,
+}
+
+impl ColumnKind {
+    pub(crate) fn numeric(self) -> bool {
+        matches!(self, ColumnKind::Integer | ColumnKind::Continuous)
+    }
+
+    pub(crate) fn counts_distinct(self) -> bool {
+        matches!(self, ColumnKind::Integer | ColumnKind::Other)
+    }
+}
+
+/// What every partition's profile shares: the buckets of the window and the columns' kinds.
+/// Bucket keys are the buckets' local wall-clock starts in microseconds.
+#[derive(Debug)]
+pub(crate) struct ProfileLayout {
+    /// The key of the window's first bucket.
+    pub first_bucket: i64,
+    /// A bucket's width in microseconds.
+    pub width: i64,
+    /// Buckets in the window; rows of later buckets (the current one) get slots of their own.
+    pub window: usize,
+    /// The monitored columns, in the scan's order after the bucket and time columns.
+    pub kinds: Vec<ColumnKind>,
+}
+
+/// The profile of the rows folded so far. The batches folded in hold the bucket key (INT64 or
+/// a zone-less timestamp), the time column, then the monitored columns in layout order.
+pub(crate) struct BucketProfile {
+    layout: Arc<ProfileLayout>,
+    /// Each slot's bucket key; slots `0..window` are the window's buckets in order.
+    keys: Vec<i64>,
+    /// Slots of buckets outside the window, by key.
+    outside: HashMap<i64, u32>,
+    rows: Vec<u64>,
+    columns: Vec<ColumnProfile>,
+    /// The time column's newest value: its physical value and the one-row array it came from.
+    newest: Option<(i64, ArrayRef)>,
+    hasher: ahash::RandomState,
+    /// Scratch: each row's slot in the batch being folded.
+    slots: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NumericStats {
+    values: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for NumericStats {
+    fn default() -> Self {
+        // Orders by `total_cmp`, as the engine's MIN and MAX do: the first value replaces both.
+        Self {
+            values: 0,
+            sum: 0.0,
+            min: f64::NAN,
+            max: -f64::NAN,
+        }
+    }
+}
+
+impl NumericStats {
+    #[inline]
+    fn add(&mut self, v: f64) {
+        self.values += 1;
+        self.sum += v;
+        if v.total_cmp(&self.min).is_lt() {
+            self.min = v;
+        }
+        if v.total_cmp(&self.max).is_gt() {
+            self.max = v;
+        }
+    }
+
+    fn merge(&mut self, other: &NumericStats) {
+        if other.values == 0 {
+            return;
+        }
+        self.values += other.values;
+        self.sum += other.sum;
+        if other.min.total_cmp(&self.min).is_lt() {
+            self.min = other.min;
+        }
+        if other.max.total_cmp(&self.max).is_gt() {
+            self.max = other.max;
+        }
+    }
+}
+
+#[derive(Default)]
+struct ColumnProfile {
+    nulls: Vec<u64>,
+    /// Per slot; empty for columns that are not numeric.
+    numeric: Vec<NumericStats>,
+    /// Per slot, created at the slot's first value; empty for columns without a distinct count.
+    sketches: Vec<Option<DistinctSketch>>,
+}
+
+/// One bucket's figures, as the monitor reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BucketFigures {
+    /// The bucket's key: its local start in microseconds.
+    pub key: i64,
+    pub rows: u64,
+    pub columns: Vec<ColumnFigures>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ColumnFigures {
+    pub nulls: u64,
+    pub distinct: Option<f64>,
+    pub mean: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl BucketProfile {
+    pub(crate) fn new(layout: Arc<ProfileLayout>) -> Self {
+        let columns = layout
+            .kinds
+            .iter()
+            .map(|_| ColumnProfile::default())
+            .collect();
+        let mut profile = Self {
+            keys: Vec::new(),
+            outside: HashMap::new(),
+            rows: Vec::new(),
+            columns,
+            newest: None,
+            hasher: value_hasher(),
+            slots: Vec::new(),
+            layout,
+        };
+        for i in 0..profile.layout.window {
+            let key = profile.layout.first_bucket + profile.layout.width * i as i64;
+            profile.push_slot(key);
+        }
+        profile
+    }
+
+    fn push_slot(&mut self, key: i64) -> u32 {
+        let slot = self.keys.len() as u32;
+        self.keys.push(key);
+        self.rows.push(0);
+        for (column, kind) in self.columns.iter_mut().zip(&self.layout.kinds) {
+            column.nulls.push(0);
+            if kind.numeric() {
+                column.numeric.push(NumericStats::default());
+            }
+            if kind.counts_distinct() {
+                column.sketches.push(None);
+            }
+        }
+        slot
+    }
+
+    fn slot_of(&mut self, key: i64) -> u32 {
+        let offset = key - self.layout.first_bucket;
+        if offset >= 0 && offset % self.layout.width == 0 {
+            let index = offset / self.layout.width;
+            if index < self.layout.window as i64 {
+                return index as u32;
+            }
+        }
+        match self.outside.get(&key) {
+            Some(slot) => *slot,
+            None => {
+                let slot = self.push_slot(key);
+                self.outside.insert(key, slot);
+                slot
+            }
+        }
+    }
+
+    /// Folds one batch in.
+    ///
+    /// # Errors
+    /// A message when the batch does not have the layout's columns or a column's type cannot
+    /// be summarised.
+    pub(crate) fn fold(&mut self, batch: &RecordBatch) -> Result<(), String> {
+        let expected = 2 + self.layout.kinds.len();
+        if batch.num_columns() != expected {
+            return Err(format!(
+                "the monitor's scan returned {} columns, expected {expected}",
+                batch.num_columns()
+            ));
+        }
+        let keys = bucket_keys(batch.column(0))?;
+        let keys = keys.as_primitive::<Int64Type>();
+        let mut slots = std::mem::take(&mut self.slots);
+        slots.clear();
+        for (row, key) in keys.iter().enumerate() {
+            // A row whose bucket is NULL (its time is NULL) belongs to no bucket; the scan's
+            // window filter already drops those.
+            let Some(key) = key else {
+                return Err(format!("row {row} of the monitor's scan has no bucket"));
+            };
+            let slot = self.slot_of(key);
+            self.rows[slot as usize] += 1;
+            slots.push(slot);
+        }
+        self.fold_newest(batch.column(1))?;
+        for (index, kind) in self.layout.kinds.clone().iter().enumerate() {
+            let array = batch.column(2 + index);
+            self.columns[index]
+                .add(array, *kind, &slots, &self.hasher)
+                .map_err(|e| format!("column {}: {e}", batch.schema().field(2 + index).name()))?;
+        }
+        self.slots = slots;
+        Ok(())
+    }
+
+    fn fold_newest(&mut self, time: &ArrayRef) -> Result<(), String> {
+        let physical = cast(time, &DataType::Int64)
+            .map_err(|e| format!("the time column cannot be read as a number: {e}"))?;
+        let physical = physical.as_primitive::<Int64Type>();
+        let mut best: Option<(i64, usize)> = None;
+        for (row, v) in physical.iter().enumerate() {
+            if let Some(v) = v {
+                if best.is_none_or(|(b, _)| v > b) {
+                    best = Some((v, row));
+                }
+            }
+        }
+        if let Some((v, row)) = best {
+            if self.newest.as_ref().is_none_or(|(n, _)| v > *n) {
+                self.newest = Some((v, time.slice(row, 1)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes in another partition's profile of the same layout.
+    pub(crate) fn merge(&mut self, other: BucketProfile) {
+        for (theirs, &key) in other.keys.iter().enumerate() {
+            let mine = self.slot_of(key) as usize;
+            self.rows[mine] += other.rows[theirs];
+            for (column, their_column) in self.columns.iter_mut().zip(&other.columns) {
+                column.nulls[mine] += their_column.nulls[theirs];
+                if let Some(stats) = their_column.numeric.get(theirs) {
+                    column.numeric[mine].merge(stats);
+                }
+                if let Some(Some(sketch)) = their_column.sketches.get(theirs) {
+                    match &mut column.sketches[mine] {
+                        Some(s) => s.merge(sketch),
+                        empty => *empty = Some(sketch.clone()),
+                    }
+                }
+            }
+        }
+        if let Some((v, array)) = other.newest {
+            if self.newest.as_ref().is_none_or(|(n, _)| v > *n) {
+                self.newest = Some((v, array));
+            }
+        }
+    }
+
+    /// The newest value of the time column, as a one-row array of its type.
+    pub(crate) fn newest(&self) -> Option<&ArrayRef> {
+        self.newest.as_ref().map(|(_, a)| a)
+    }
+
+    /// Every bucket that has rows, with its figures, in key order.
+    pub(crate) fn figures(&self) -> Vec<BucketFigures> {
+        let mut out: Vec<BucketFigures> = (0..self.keys.len())
+            .filter(|&slot| self.rows[slot] > 0)
+            .map(|slot| BucketFigures {
+                key: self.keys[slot],
+                rows: self.rows[slot],
+                columns: self
+                    .columns
+                    .iter()
+                    .zip(&self.layout.kinds)
+                    .map(|(column, kind)| column.figures(slot, *kind))
+                    .collect(),
+            })
+            .collect();
+        out.sort_by_key(|b| b.key);
+        out
+    }
+}
+
+impl ColumnProfile {
+    fn figures(&self, slot: usize, kind: ColumnKind) -> ColumnFigures {
+        let stats = self.numeric.get(slot).filter(|s| s.values > 0);
+        let finite = |v: f64| Some(v).filter(|v| v.is_finite());
+        ColumnFigures {
+            nulls: self.nulls[slot],
+            distinct: kind.counts_distinct().then(|| {
+                self.sketches[slot]
+                    .as_ref()
+                    .map_or(0.0, |s| s.estimate().round())
+            }),
+            mean: stats.and_then(|s| finite(s.sum / s.values as f64)),
+            min: stats.and_then(|s| finite(s.min)),
+            max: stats.and_then(|s| finite(s.max)),
+        }
+    }
+
+    fn add(
+        &mut self,
+        array: &ArrayRef,
+        kind: ColumnKind,
+        slots: &[u32],
+        hasher: &ahash::RandomState,
+    ) -> Result<(), String> {
+        let nulls = array.logical_nulls();
+        match kind {
+            ColumnKind::Integer if array.data_type() == &DataType::UInt64 => {
+                let values = array.as_primitive::<UInt64Type>();
+                self.each_value(nulls.as_ref(), slots, |column, row, slot| {
+                    let v = values.value(row);
+                    column.numeric[slot].add(v as f64);
+                    insert(&mut column.sketches[slot], hash_value(hasher, &v));
+                });
+            }
+            ColumnKind::Integer => {
+                let values = cast(array, &DataType::Int64).map_err(|e| e.to_string())?;
+                let values = values.as_primitive::<Int64Type>();
+                self.each_value(nulls.as_ref(), slots, |column, row, slot| {
+                    let v = values.value(row);
+                    column.numeric[slot].add(v as f64);
+                    insert(&mut column.sketches[slot], hash_value(hasher, &v));
+                });
+            }
+            ColumnKind::Continuous => {
+                let values = cast(array, &DataType::Float64).map_err(|e| e.to_string())?;
+                let values = values.as_primitive::<Float64Type>();
+                self.each_value(nulls.as_ref(), slots, |column, row, slot| {
+                    column.numeric[slot].add(values.value(row));
+                });
+            }
+            ColumnKind::Other => self.add_distinct(array, nulls.as_ref(), slots, hasher)?,
+        }
+        Ok(())
+    }
+
+    /// Counts the nulls and calls `f` with every non-null row and its slot.
+    #[inline]
+    fn each_value(
+        &mut self,
+        nulls: Option<&NullBuffer>,
+        slots: &[u32],
+        mut f: impl FnMut(&mut ColumnProfile, usize, usize),
+    ) {
+        match nulls.filter(|n| n.null_count() > 0) {
+            None => {
+                for (row, &slot) in slots.iter().enumerate() {
+                    f(self, row, slot as usize);
+                }
+            }
+            Some(nulls) => {
+                for (row, &slot) in slots.iter().enumerate() {
+                    if nulls.is_valid(row) {
+                        f(self, row, slot as usize);
+                    } else {
+                        self.nulls[slot as usize] += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Distinct counts of any scalar type, hashing each value's bytes.
+    fn add_distinct(
+        &mut self,
+        array: &ArrayRef,
+        nulls: Option<&NullBuffer>,
+        slots: &[u32],
+        hasher: &ahash::RandomState,
+    ) -> Result<(), String> {
+        let bytes = |column: &mut ColumnProfile, slot: usize, value: &[u8]| {
+            insert(&mut column.sketches[slot], hash_value(hasher, value));
+        };
+        match array.data_type() {
+            DataType::Utf8 => {
+                let a = array.as_string::<i32>();
+                self.each_value(nulls, slots, |c, row, slot| {
+                    bytes(c, slot, a.value(row).as_bytes())
+                });
+            }
+            DataType::LargeUtf8 => {
+                let a = array.as_string::<i64>();
+                self.each_value(nulls, slots, |c, row, slot| {
+                    bytes(c, slot, a.value(row).as_bytes())
+                });
+            }
+            DataType::Utf8View => {
+                let a = array.as_string_view();
+                self.each_value(nulls, slots, |c, row, slot| {
+                    bytes(c, slot, a.value(row).as_bytes())
+                });
+            }
+            DataType::Binary => {
+                let a = array.as_binary::<i32>();
+                self.each_value(nulls, slots, |c, row, slot| bytes(c, slot, a.value(row)));
+            }
+            DataType::LargeBinary => {
+                let a = array.as_binary::<i64>();
+                self.each_value(nulls, slots, |c, row, slot| bytes(c, slot, a.value(row)));
+            }
+            DataType::BinaryView => {
+                let a = array.as_binary_view();
+                self.each_value(nulls, slots, |c, row, slot| bytes(c, slot, a.value(row)));
+            }
+            DataType::FixedSizeBinary(_) => {
+                let a = array.as_fixed_size_binary();
+                self.each_value(nulls, slots, |c, row, slot| bytes(c, slot, a.value(row)));
+            }
+            DataType::Boolean => {
+                let a = array.as_boolean();
+                self.each_value(nulls, slots, |c, row, slot| {
+                    bytes(c, slot, &[u8::from(a.value(row))])
+                });
+            }
+            DataType::Dictionary(_, value_type) => {
+                let values = cast(array, value_type).map_err(|e| e.to_string())?;
+                self.add_distinct(&values, nulls, slots, hasher)?;
+            }
+            other => match other.primitive_width() {
+                // Dates, times, timestamps, decimals, intervals: the value's own bytes.
+                Some(width) => {
+                    let data = array.to_data();
+                    let buffer = data.buffers()[0].as_slice();
+                    let first = data.offset();
+                    self.each_value(nulls, slots, |c, row, slot| {
+                        let at = (first + row) * width;
+                        bytes(c, slot, &buffer[at..at + width]);
+                    });
+                }
+                None => {
+                    let text = cast(array, &DataType::Utf8).map_err(|_| {
+                        format!("{other} values cannot be counted; monitor another column")
+                    })?;
+                    self.add_distinct(&text, nulls, slots, hasher)?;
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+#[inline]
+fn insert(sketch: &mut Option<DistinctSketch>, hash: u64) {
+    sketch
+        .get_or_insert_with(DistinctSketch::default)
+        .insert_hash(hash);
+}
+
+/// The bucket column as INT64 microseconds: integer arithmetic already gives that; a zone-less
+/// timestamp (a truncated DATETIME) is read in microseconds.
+fn bucket_keys(array: &ArrayRef) -> Result<ArrayRef, String> {
+    let micros = match array.data_type() {
+        DataType::Int64 => return Ok(array.clone()),
+        DataType::Timestamp(TimeUnit::Microsecond, None) => array.clone(),
+        _ => cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))
+            .map_err(|e| format!("the bucket column cannot be read as a time: {e}"))?,
+    };
+    cast(&micros, &DataType::Int64).map_err(|e| format!("the bucket column: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{
+        BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, StringArray,
+        StringViewArray, TimestampMicrosecondArray,
+    };
+    use arrow::datatypes::{Field, Schema};
+
+    const DAY: i64 = 86_400_000_000;
+
+    fn layout(kinds: Vec<ColumnKind>) -> Arc<ProfileLayout> {
+        Arc::new(ProfileLayout {
+            first_bucket: 10 * DAY,
+            width: DAY,
+            window: 3,
+            kinds,
+        })
+    }
+
+    fn batch(columns: Vec<ArrayRef>) -> RecordBatch {
+        let fields: Vec<Field> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Field::new(format!("c{i}"), c.data_type().clone(), true))
+            .collect();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("batch")
+    }
+
+    #[test]
+    fn buckets_count_rows_nulls_and_numeric_figures() {
+        let kinds = vec![
+            ColumnKind::Integer,
+            ColumnKind::Continuous,
+            ColumnKind::Other,
+        ];
+        let mut p = BucketProfile::new(layout(kinds));
+        let keys = Int64Array::from(vec![10 * DAY, 11 * DAY, 10 * DAY, 14 * DAY, 11 * DAY]);
+        let times = TimestampMicrosecondArray::from(vec![5, 9, 7, 20, 3]).with_timezone("UTC");
+        let ints = Int32Array::from(vec![Some(3), None, Some(-4), Some(8), Some(3)]);
+        let floats = Float64Array::from(vec![Some(1.5), Some(2.5), None, None, Some(f64::NAN)]);
+        let text = StringArray::from(vec![Some("a"), Some("b"), Some("a"), None, Some("b")]);
+        p.fold(&batch(vec![
+            Arc::new(keys),
+            Arc::new(times),
+            Arc::new(ints),
+            Arc::new(floats),
+            Arc::new(text),
+        ]))
+        .expect("fold");
+        let f = p.figures();
+        assert_eq!(
+            f.iter().map(|b| (b.key, b.rows)).collect::<Vec<_>>(),
+            vec![(10 * DAY, 2), (11 * DAY, 2), (14 * DAY, 1)]
+        );
+        let day10 = &f[0].columns;
+        assert_eq!(day10[0].nulls, 0);
+        assert_eq!(day10[0].distinct, Some(2.0));
+        assert_eq!(day10[0].mean, Some(-0.5));
+        assert_eq!((day10[0].min, day10[0].max), (Some(-4.0), Some(3.0)));
+        assert_eq!(day10[1].nulls, 1);
+        assert_eq!(day10[1].distinct, None);
+        assert_eq!(day10[1].mean, Some(1.5));
+        assert_eq!(day10[2].distinct, Some(1.0));
+        // NaN orders above every number, as the engine's MAX does, and is not a figure.
+        let day11 = &f[1].columns;
+        assert_eq!(day11[1].min, Some(2.5));
+        assert_eq!(day11[1].max, None);
+        assert_eq!(day11[1].mean, None);
+        assert_eq!(day11[0].nulls, 1);
+        assert_eq!(day11[0].distinct, Some(1.0));
+        // A bucket after the window has figures of its own.
+        assert_eq!(f[2].columns[2].nulls, 1);
+        assert_eq!(f[2].columns[2].distinct, Some(0.0));
+        assert_eq!(f[2].columns[1].mean, None);
+        let newest = p.newest().expect("newest");
+        assert_eq!(
+            newest
+                .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+                .value(0),
+            20
+        );
+    }
+
+    #[test]
+    fn merged_partitions_equal_one_pass() {
+        let kinds = vec![ColumnKind::Integer, ColumnKind::Other, ColumnKind::Other];
+        let rows = 5_000usize;
+        let key = |i: usize| (10 + (i % 4) as i64) * DAY;
+        let make = |range: std::ops::Range<usize>| {
+            batch(vec![
+                Arc::new(Int64Array::from_iter_values(range.clone().map(key))),
+                Arc::new(Date32Array::from_iter_values(
+                    range.clone().map(|i| i as i32),
+                )),
+                Arc::new(Int64Array::from_iter(
+                    range
+                        .clone()
+                        .map(|i| (i % 7 != 0).then_some((i % 500) as i64)),
+                )),
+                Arc::new(StringViewArray::from_iter(
+                    range
+                        .clone()
+                        .map(|i| (i % 5 != 0).then(|| format!("s-{}", i % 900))),
+                )),
+                Arc::new(BooleanArray::from_iter(range.map(|i| Some(i % 3 == 0)))),
+            ])
+        };
+        let mut whole = BucketProfile::new(layout(kinds.clone()));
+        whole.fold(&make(0..rows)).expect("fold");
+        let mut a = BucketProfile::new(layout(kinds.clone()));
+        a.fold(&make(0..1_234)).expect("fold");
+        let mut b = BucketProfile::new(layout(kinds));
+        b.fold(&make(1_234..rows)).expect("fold");
+        a.merge(b);
+        assert_eq!(a.figures().len(), 4);
+        let (fa, fw) = (a.figures(), whole.figures());
+        for (x, y) in fa.iter().zip(&fw) {
+            assert_eq!((x.key, x.rows), (y.key, y.rows));
+            for (cx, cy) in x.columns.iter().zip(&y.columns) {
+                assert_eq!(
+                    (cx.nulls, cx.distinct, cx.min, cx.max),
+                    (cy.nulls, cy.distinct, cy.min, cy.max)
+                );
+                let (mx, my) = (cx.mean.unwrap_or(0.0), cy.mean.unwrap_or(0.0));
+                assert!((mx - my).abs() <= 1e-9 * my.abs().max(1.0));
+            }
+        }
+        // Day 10 holds i = 0, 4, 8, ...: 1,250 rows, and its booleans are both values.
+        assert_eq!(fw[0].rows, 1_250);
+        assert_eq!(fw[0].columns[2].distinct, Some(2.0));
+        let newest = a.newest().expect("newest");
+        assert_eq!(
+            newest
+                .as_primitive::<arrow::datatypes::Date32Type>()
+                .value(0),
+            4_999
+        );
+    }
+}
