@@ -11,6 +11,16 @@ use url::Url;
 
 use crate::error::EngineError;
 
+/// kura's own tables grow by one small file per append (a query, a check run, a monitor run):
+/// every this many versions their small files are merged, so that reading a table's history
+/// (a monitor's earlier runs, `kura cost`) does not slow down with every run.
+pub const COMPACT_EVERY: u64 = 50;
+/// Files below this size are merged; a merged file stops being rewritten once it is this big.
+const COMPACT_TARGET_BYTES: std::num::NonZeroU64 = match std::num::NonZeroU64::new(8 << 20) {
+    Some(n) => n,
+    None => unreachable!(),
+};
+
 /// A table's two-part name, `dataset.table`, validated.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TableName {
@@ -306,6 +316,7 @@ impl TableStore {
     }
 
     /// Appends batches to a table in one commit, creating it and adding new columns as needed.
+    /// Every [`COMPACT_EVERY`] versions the table's small files are merged.
     /// Used for kura's own tables, whose schemas grow between versions.
     ///
     /// # Errors
@@ -333,7 +344,17 @@ impl TableStore {
                 table: name.to_string(),
                 source,
             })?;
-        Ok(table.version().unwrap_or(0) as u64)
+        let version = table.version().unwrap_or(0);
+        if version > 0 && version % COMPACT_EVERY == 0 {
+            // Housekeeping after the rows are committed, so it must not turn a committed append
+            // into an error the caller might retry (and duplicate): whatever stops it (a race
+            // with another writer, a full disk), the next due version tries again.
+            let _ = table
+                .optimize()
+                .with_target_size(COMPACT_TARGET_BYTES)
+                .await;
+        }
+        Ok(version)
     }
 }
 

@@ -171,7 +171,7 @@ mod tests {
     }
 
     #[test]
-    fn strings_and_integers_hash_apart() {
+    fn strings_are_estimated_like_integers() {
         let hasher = value_hasher();
         let mut s = DistinctSketch::default();
         for i in 0..50_000u32 {

@@ -192,6 +192,34 @@ pub async fn monitor_history(
     Ok(rows)
 }
 
+/// The earlier runs' `freshness_hours` metrics of a table's newest `buckets` buckets (however
+/// old: runs may be far apart), and its last `schema` metric, oldest run first. Not the whole
+/// history, so that a run does not slow down as the history grows.
+async fn judging_history(
+    wh: &Warehouse,
+    table: &str,
+    buckets: usize,
+) -> Result<Vec<MonitorMetric>, EngineError> {
+    let table = format!("\"table\" = '{}'", table.replace('\'', "''"));
+    let mut rows: Vec<MonitorMetric> = wh
+        .read_system_rows(
+            MONITOR_METRICS_TABLE,
+            &format!(
+                "SELECT * FROM kura._kura.monitor_metrics WHERE {table} AND (\
+                 (metric = 'freshness_hours' AND bucket >= (SELECT MIN(bucket) FROM (\
+                   SELECT DISTINCT bucket FROM kura._kura.monitor_metrics \
+                   WHERE {table} AND metric = 'freshness_hours' \
+                   ORDER BY bucket DESC LIMIT {buckets}))) \
+                 OR (metric = 'schema' AND computed_at = (\
+                   SELECT MAX(computed_at) FROM kura._kura.monitor_metrics \
+                   WHERE {table} AND metric = 'schema')))"
+            ),
+        )
+        .await?;
+    rows.sort_by_key(|a| a.computed_at);
+    Ok(rows)
+}
+
 /// Runs one monitor. Problems (a missing table or column, a time column of the wrong type)
 /// come back in [`MonitorOutcome::error`], so other monitors still run.
 pub async fn run_monitor(
@@ -315,11 +343,18 @@ async fn measure(
 
     // One scan: the engine reads and filters the table, and each of its output partitions is
     // folded into a profile per bucket on its own thread (see `bucket_profile`).
+    // Positional aliases: a table's own `bucket` or `newest` column, or a column listed twice,
+    // must not clash with the scan's other outputs (the fold reads them by position).
     let mut selects = vec![
-        format!("{bucket_expr} AS bucket"),
-        format!("{time} AS newest"),
+        format!("{bucket_expr} AS _kura_bucket"),
+        format!("{time} AS _kura_newest"),
     ];
-    selects.extend(columns.iter().map(|(name, _)| column(name)));
+    selects.extend(
+        columns
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| format!("{} AS c{i}", column(name))),
+    );
     let sql = format!("SELECT {} FROM {t} WHERE {lower_bound}", selects.join(", "));
     let layout = Arc::new(ProfileLayout {
         first_bucket: start.and_utc().timestamp_micros(),
@@ -452,8 +487,9 @@ async fn measure(
         }
     }
 
-    // Freshness and schema are judged against earlier runs, from the history table.
-    let history = monitor_history(wh, Some(&monitor.table))
+    // Freshness and schema are judged against earlier runs, from the history table: only the
+    // freshness of the newest buckets training can use, and the last schema.
+    let history = judging_history(wh, &monitor.table, buckets + 1)
         .await
         .map_err(|e| e.to_string())?;
     metrics.push(freshness_metric(

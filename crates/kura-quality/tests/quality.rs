@@ -908,8 +908,8 @@ async fn monitor_figures_equal_the_engines_aggregates() {
                 );
             }
         }
-        // A handful of values is counted exactly; hundreds (signup dates, users) within three
-        // standard errors of the sketch.
+        // A handful of values is counted exactly; dozens (84 signup dates) and a thousand-odd
+        // users within three standard errors of the sketch.
         for (column, exact_name) in [("country", "countries"), ("is_new", "flags")] {
             assert_eq!(
                 value("distinct_count", Some(column)),
@@ -928,4 +928,48 @@ async fn monitor_figures_equal_the_engines_aggregates() {
             );
         }
     }
+}
+
+/// A table's own columns named like the scan's outputs (`bucket`, `newest`, `c0`) are
+/// monitored like any other.
+#[tokio::test]
+async fn a_monitor_on_columns_named_bucket_and_newest_runs() {
+    let f = fixture();
+    let now = at("2026-11-26T06:00:00Z");
+    let mut csv = String::from("happened_at,bucket,newest,c0\n");
+    for i in 0..400 {
+        let t = at("2026-11-20T00:00:00Z") + Duration::minutes(20 * i);
+        csv.push_str(&format!(
+            "{},{},b{},{}\n",
+            t.format("%Y-%m-%dT%H:%M:%SZ"),
+            i % 7,
+            i % 3,
+            i % 5
+        ));
+    }
+    f.load("app.odd", &csv, LoadMode::Append).await;
+    let spec: kura_quality::MonitorSpec =
+        toml::from_str("time_column = \"happened_at\"\n").expect("monitor spec");
+    let monitors = vec![TableMonitor {
+        table: "app.odd".into(),
+        spec,
+    }];
+    let outcomes = run_monitors(&f.wh, &monitors, &f.scope(now))
+        .await
+        .expect("monitors run");
+    assert!(outcomes[0].error.is_none(), "{:?}", outcomes[0].error);
+    assert_eq!(outcomes[0].rows_scanned, 400);
+    let day = "2026-11-21";
+    assert_eq!(
+        metric(&outcomes[0].metrics, "max", Some("bucket"), day).value,
+        Some(6.0)
+    );
+    assert_eq!(
+        metric(&outcomes[0].metrics, "distinct_count", Some("newest"), day).value,
+        Some(3.0)
+    );
+    assert_eq!(
+        metric(&outcomes[0].metrics, "min", Some("c0"), day).value,
+        Some(0.0)
+    );
 }
