@@ -237,7 +237,7 @@ def run_kura(bin_path, project: Path):
                     "FROM _kura.query_log, UNNEST(labels) AS l "
                     f"WHERE l.key = 'monitor' AND l.value = '{TABLE}' AND status = 'ok' "
                     f"ORDER BY start_time DESC LIMIT {RUNS}")
-    if len(log) != RUNS or not all(" AS bucket, " in e["statement"] and f"FROM {TABLE} " in e["statement"] for e in log):
+    if len(log) != RUNS or not all(" AS _kura_bucket, " in e["statement"] and f"FROM {TABLE} " in e["statement"] for e in log):
         raise SystemExit(f"expected the {RUNS} monitor scans in _kura.query_log, got:\n{json.dumps(log, indent=1)}")
     scan_ms = [e["duration_ms"] for e in log]
     return statistics.median(times), times, statistics.median(scan_ms), scan_ms, log[0], first_output
