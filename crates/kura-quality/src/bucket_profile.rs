@@ -436,10 +436,9 @@ impl ColumnProfile {
         } = self;
         for (slot, range) in &order.groups {
             let mut stats = numeric[*slot];
-            let mut sketch = match &hash {
-                Some(_) => Some(sketches[*slot].get_or_insert_with(DistinctSketch::default)),
-                None => None,
-            };
+            let mut sketch = hash
+                .as_ref()
+                .map(|_| sketches[*slot].get_or_insert_with(DistinctSketch::default));
             let mut missing = 0;
             for &row in &order.rows[range.clone()] {
                 let row = row as usize;
