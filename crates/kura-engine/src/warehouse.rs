@@ -82,6 +82,23 @@ pub struct FoldedQuery<A> {
     pub tables: Vec<TableScan>,
 }
 
+/// When a query started, and its id: what its query-log entry needs besides the outcome.
+struct QueryStart {
+    query_id: String,
+    at: chrono::DateTime<Utc>,
+    timer: Instant,
+}
+
+impl QueryStart {
+    fn now() -> Self {
+        Self {
+            query_id: uuid::Uuid::new_v4().to_string(),
+            at: Utc::now(),
+            timer: Instant::now(),
+        }
+    }
+}
+
 /// How [`Warehouse::query_fold`] folds one batch into a partition's accumulator.
 type FoldFn<A> = dyn Fn(&mut A, &RecordBatch) -> Result<(), String> + Send + Sync;
 
@@ -211,21 +228,17 @@ impl Warehouse {
     /// [`EngineError::AccessDenied`] when a named dataset is not readable by the principal,
     /// [`EngineError::Query`] when planning or execution fails.
     pub async fn query(&self, sql: &str, ctx: &QueryContext) -> Result<QueryResult, EngineError> {
-        let start_time = Utc::now();
-        let timer = Instant::now();
-        let query_id = uuid::Uuid::new_v4().to_string();
+        let start = QueryStart::now();
         let outcome = self.run_query(sql, ctx).await;
         let rows = match &outcome {
             Ok((_, batches, _)) => batches.iter().map(|b| b.num_rows() as u64).sum(),
             Err(_) => 0,
         };
         let tables = outcome.as_ref().map(|(_, _, t)| t.as_slice());
-        let bytes_scanned = self
-            .log_query(&query_id, sql, ctx, start_time, timer, rows, tables)
-            .await?;
+        let bytes_scanned = self.log_query(&start, sql, ctx, rows, tables).await?;
         let (schema, batches, tables) = outcome?;
         Ok(QueryResult {
-            query_id,
+            query_id: start.query_id,
             schema,
             batches,
             rows,
@@ -256,21 +269,17 @@ impl Warehouse {
         I: Fn() -> A,
         F: Fn(&mut A, &RecordBatch) -> Result<(), String> + Send + Sync + 'static,
     {
-        let start_time = Utc::now();
-        let timer = Instant::now();
-        let query_id = uuid::Uuid::new_v4().to_string();
+        let start = QueryStart::now();
         let outcome = self.run_fold(sql, ctx, init, Arc::new(fold)).await;
         let rows = match &outcome {
             Ok((_, rows, _)) => *rows,
             Err(_) => 0,
         };
         let tables = outcome.as_ref().map(|(_, _, t)| t.as_slice());
-        let bytes_scanned = self
-            .log_query(&query_id, sql, ctx, start_time, timer, rows, tables)
-            .await?;
+        let bytes_scanned = self.log_query(&start, sql, ctx, rows, tables).await?;
         let (partitions, rows, tables) = outcome?;
         Ok(FoldedQuery {
-            query_id,
+            query_id: start.query_id,
             partitions,
             rows,
             bytes_scanned,
@@ -279,14 +288,11 @@ impl Warehouse {
     }
 
     /// Records a finished query (or its error) in the query log; returns the bytes it scanned.
-    #[allow(clippy::too_many_arguments)]
     async fn log_query(
         &self,
-        query_id: &str,
+        start: &QueryStart,
         sql: &str,
         ctx: &QueryContext,
-        start_time: chrono::DateTime<Utc>,
-        timer: Instant,
         rows: u64,
         tables: Result<&[TableScan], &EngineError>,
     ) -> Result<u64, EngineError> {
@@ -296,13 +302,13 @@ impl Warehouse {
         };
         let bytes_scanned = tables.iter().map(|t| t.bytes).sum();
         self.record(QueryLogEntry {
-            query_id: query_id.to_string(),
+            query_id: start.query_id.clone(),
             principal: ctx.principal.clone(),
             labels: ctx.labels.clone(),
             statement: sql.to_string(),
             statement_type: "QUERY".into(),
-            start_time,
-            duration_ms: timer.elapsed().as_millis() as i64,
+            start_time: start.at,
+            duration_ms: start.timer.elapsed().as_millis() as i64,
             bytes_scanned,
             tables,
             rows,
