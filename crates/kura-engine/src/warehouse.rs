@@ -99,6 +99,14 @@ impl QueryStart {
     }
 }
 
+/// A query that ran, before it is logged: its output, the rows it returned (or folded), and the
+/// bytes it read per table.
+struct QueryRun<T> {
+    output: T,
+    rows: u64,
+    tables: Vec<TableScan>,
+}
+
 /// How [`Warehouse::query_fold`] folds one batch into a partition's accumulator.
 type FoldFn<A> = dyn Fn(&mut A, &RecordBatch) -> Result<(), String> + Send + Sync;
 
@@ -230,20 +238,15 @@ impl Warehouse {
     pub async fn query(&self, sql: &str, ctx: &QueryContext) -> Result<QueryResult, EngineError> {
         let start = QueryStart::now();
         let outcome = self.run_query(sql, ctx).await;
-        let rows = match &outcome {
-            Ok((_, batches, _)) => batches.iter().map(|b| b.num_rows() as u64).sum(),
-            Err(_) => 0,
-        };
-        let tables = outcome.as_ref().map(|(_, _, t)| t.as_slice());
-        let bytes_scanned = self.log_query(&start, sql, ctx, rows, tables).await?;
-        let (schema, batches, tables) = outcome?;
+        let (run, bytes_scanned) = self.log_query(&start, sql, ctx, outcome).await?;
+        let (schema, batches) = run.output;
         Ok(QueryResult {
             query_id: start.query_id,
             schema,
             batches,
-            rows,
+            rows: run.rows,
             bytes_scanned,
-            tables,
+            tables: run.tables,
         })
     }
 
@@ -271,34 +274,28 @@ impl Warehouse {
     {
         let start = QueryStart::now();
         let outcome = self.run_fold(sql, ctx, init, Arc::new(fold)).await;
-        let rows = match &outcome {
-            Ok((_, rows, _)) => *rows,
-            Err(_) => 0,
-        };
-        let tables = outcome.as_ref().map(|(_, _, t)| t.as_slice());
-        let bytes_scanned = self.log_query(&start, sql, ctx, rows, tables).await?;
-        let (partitions, rows, tables) = outcome?;
+        let (run, bytes_scanned) = self.log_query(&start, sql, ctx, outcome).await?;
         Ok(FoldedQuery {
             query_id: start.query_id,
-            partitions,
-            rows,
+            partitions: run.output,
+            rows: run.rows,
             bytes_scanned,
-            tables,
+            tables: run.tables,
         })
     }
 
-    /// Records a finished query (or its error) in the query log; returns the bytes it scanned.
-    async fn log_query(
+    /// Records a finished query (or its error) in the query log, then hands the run back with
+    /// the bytes it scanned.
+    async fn log_query<T>(
         &self,
         start: &QueryStart,
         sql: &str,
         ctx: &QueryContext,
-        rows: u64,
-        tables: Result<&[TableScan], &EngineError>,
-    ) -> Result<u64, EngineError> {
-        let (status, error, tables) = match tables {
-            Ok(tables) => (QueryStatus::Ok, None, tables.to_vec()),
-            Err(e) => (status_of(e), Some(e.to_string()), Vec::new()),
+        outcome: Result<QueryRun<T>, EngineError>,
+    ) -> Result<(QueryRun<T>, u64), EngineError> {
+        let (status, error, rows, tables) = match &outcome {
+            Ok(run) => (QueryStatus::Ok, None, run.rows, run.tables.clone()),
+            Err(e) => (status_of(e), Some(e.to_string()), 0, Vec::new()),
         };
         let bytes_scanned = tables.iter().map(|t| t.bytes).sum();
         self.record(QueryLogEntry {
@@ -316,7 +313,7 @@ impl Warehouse {
             error,
         })
         .await?;
-        Ok(bytes_scanned)
+        Ok((outcome?, bytes_scanned))
     }
 
     /// Plans a query and reports the bytes it would read, from the Delta log's file list after
@@ -510,7 +507,7 @@ impl Warehouse {
         &self,
         sql: &str,
         ctx: &QueryContext,
-    ) -> Result<(SchemaRef, Vec<RecordBatch>, Vec<TableScan>), EngineError> {
+    ) -> Result<QueryRun<(SchemaRef, Vec<RecordBatch>)>, EngineError> {
         let plan = self.plan_checked(sql, ctx).await?;
         let state = self.ctx.state();
         let physical = state
@@ -523,7 +520,11 @@ impl Warehouse {
             .map_err(unwrap_external)?;
         let mut scans = Vec::new();
         collect_file_scans(physical.as_ref(), &mut scans);
-        Ok((schema, batches, self.scans_per_table(scans)))
+        Ok(QueryRun {
+            rows: batches.iter().map(|b| b.num_rows() as u64).sum(),
+            output: (schema, batches),
+            tables: self.scans_per_table(scans),
+        })
     }
 
     /// Plans `sql`, folds each output partition on its own task, and reports the bytes read.
@@ -533,7 +534,7 @@ impl Warehouse {
         ctx: &QueryContext,
         init: I,
         fold: Arc<FoldFn<A>>,
-    ) -> Result<(Vec<A>, u64, Vec<TableScan>), EngineError>
+    ) -> Result<QueryRun<Vec<A>>, EngineError>
     where
         A: Send + 'static,
         I: Fn() -> A,
@@ -579,7 +580,11 @@ impl Warehouse {
         }
         let mut scans = Vec::new();
         collect_file_scans(physical.as_ref(), &mut scans);
-        Ok((partitions, rows, self.scans_per_table(scans)))
+        Ok(QueryRun {
+            output: partitions,
+            rows,
+            tables: self.scans_per_table(scans),
+        })
     }
 
     /// Bytes read per `dataset.table`, from a finished plan's scans.
