@@ -323,13 +323,7 @@ impl Warehouse {
     /// # Errors
     /// As [`Warehouse::query`].
     pub async fn dry_run(&self, sql: &str, ctx: &QueryContext) -> Result<DryRun, EngineError> {
-        let plan = self.plan_checked(sql, ctx).await?;
-        let physical = self
-            .ctx
-            .state()
-            .create_physical_plan(&plan)
-            .await
-            .map_err(EngineError::Query)?;
+        let physical = self.physical_plan_checked(sql, ctx).await?;
         let mut scans = Vec::new();
         collect_file_scans(physical.as_ref(), &mut scans);
         let mut per_table: BTreeMap<String, u64> = BTreeMap::new();
@@ -508,12 +502,7 @@ impl Warehouse {
         sql: &str,
         ctx: &QueryContext,
     ) -> Result<QueryRun<(SchemaRef, Vec<RecordBatch>)>, EngineError> {
-        let plan = self.plan_checked(sql, ctx).await?;
-        let state = self.ctx.state();
-        let physical = state
-            .create_physical_plan(&plan)
-            .await
-            .map_err(EngineError::Query)?;
+        let physical = self.physical_plan_checked(sql, ctx).await?;
         let schema = physical.schema();
         let batches = datafusion::physical_plan::collect(physical.clone(), self.ctx.task_ctx())
             .await
@@ -539,13 +528,7 @@ impl Warehouse {
         A: Send + 'static,
         I: Fn() -> A,
     {
-        let plan = self.plan_checked(sql, ctx).await?;
-        let physical = self
-            .ctx
-            .state()
-            .create_physical_plan(&plan)
-            .await
-            .map_err(EngineError::Query)?;
+        let physical = self.physical_plan_checked(sql, ctx).await?;
         let task_ctx = self.ctx.task_ctx();
         // A JoinSet aborts the other partitions' tasks when one fails and the set is dropped.
         let mut tasks = tokio::task::JoinSet::new();
@@ -598,6 +581,20 @@ impl Warehouse {
             .into_iter()
             .map(|(table, bytes)| TableScan { table, bytes })
             .collect()
+    }
+
+    /// [`Warehouse::plan_checked`], then the physical plan to execute or inspect.
+    async fn physical_plan_checked(
+        &self,
+        sql: &str,
+        ctx: &QueryContext,
+    ) -> Result<Arc<dyn ExecutionPlan>, EngineError> {
+        let plan = self.plan_checked(sql, ctx).await?;
+        self.ctx
+            .state()
+            .create_physical_plan(&plan)
+            .await
+            .map_err(EngineError::Query)
     }
 
     /// Parses, checks the principal's read grants on every named dataset, and plans.
