@@ -12,6 +12,7 @@ mod catalog;
 pub mod cost;
 mod error;
 pub mod load;
+mod mapped_files;
 mod materialize;
 pub mod project;
 pub mod query_log;

@@ -292,6 +292,7 @@ impl Warehouse {
             let table = self.store().open_or_new(name).await?;
             table
                 .write(batches)
+                .with_writer_properties(self.project().config().storage.writer_properties())
                 .with_save_mode(SaveMode::Overwrite)
                 .with_schema_mode(SchemaMode::Overwrite)
                 .await
@@ -497,6 +498,7 @@ impl Warehouse {
                         .map_err(EngineError::Query)?;
                 let mut write = table
                     .write(Vec::new())
+                    .with_writer_properties(self.project().config().storage.writer_properties())
                     .with_input_plan(input_plan)
                     .with_commit_properties(commit);
                 if let (Some(filter), true) = (filter, incremental) {

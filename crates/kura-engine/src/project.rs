@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use parquet::file::properties::WriterProperties;
 use serde::Deserialize;
 
 use crate::access::{AccessPolicy, DatasetGrants};
@@ -46,12 +47,53 @@ pub struct StorageSection {
     /// prune better and keep memory low while loading.
     #[serde(default = "default_target_file_mib")]
     pub target_file_mib: u64,
+    /// The codec of the Parquet files kura writes.
+    #[serde(default)]
+    pub compression: Compression,
 }
 
 impl Default for StorageSection {
     fn default() -> Self {
         Self {
             target_file_mib: default_target_file_mib(),
+            compression: Compression::default(),
+        }
+    }
+}
+
+impl StorageSection {
+    /// How kura writes a table's Parquet files.
+    pub fn writer_properties(&self) -> WriterProperties {
+        WriterProperties::builder()
+            .set_compression(self.compression.codec())
+            .build()
+    }
+}
+
+/// The Parquet codec of kura's tables (`[storage] compression`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// LZ4 block format: decompresses at several GB/s, so scans are not held up by it.
+    #[default]
+    Lz4Raw,
+    /// What most other writers use; read by every Parquet reader, old ones included.
+    Snappy,
+    /// Smallest files, slowest scans (level 1).
+    Zstd,
+    /// No codec.
+    None,
+}
+
+impl Compression {
+    /// The Parquet codec, for writers that build their own properties.
+    pub fn codec(self) -> parquet::basic::Compression {
+        use parquet::basic::Compression as Codec;
+        match self {
+            Self::Lz4Raw => Codec::LZ4_RAW,
+            Self::Snappy => Codec::SNAPPY,
+            Self::Zstd => Codec::ZSTD(parquet::basic::ZstdLevel::default()),
+            Self::None => Codec::UNCOMPRESSED,
         }
     }
 }

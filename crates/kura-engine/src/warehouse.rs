@@ -13,6 +13,7 @@ use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::ExecutionPlan;
 use deltalake::kernel::transaction::CommitProperties;
@@ -21,6 +22,7 @@ use futures::StreamExt;
 use crate::access::{Access, AccessPolicy, SYSTEM_DATASET};
 use crate::catalog::{CatalogShared, WarehouseCatalog};
 use crate::error::EngineError;
+use crate::mapped_files::MappedFileStore;
 use crate::project::Project;
 use crate::query_log::{self, QueryLogEntry, QueryStatus, TableScan};
 use crate::store::{TableName, TableStore};
@@ -164,6 +166,11 @@ impl Warehouse {
             // follow UTC as BigQuery's do, whatever the machine's zone.
             .set_str("datafusion.execution.time_zone", "UTC");
         let ctx = SessionContext::new_with_config(config);
+        // Table scans find their store by URL; every warehouse file is a `file://` one.
+        ctx.runtime_env().register_object_store(
+            ObjectStoreUrl::local_filesystem().as_ref(),
+            Arc::new(MappedFileStore::new()),
+        );
         kura_functions::register_all(&ctx);
         let catalog = CatalogShared {
             store: store.clone(),

@@ -299,3 +299,85 @@ async fn partitioned_load_and_mismatch() {
         "{err}"
     );
 }
+
+/// The codec of every column chunk in a table's Parquet files.
+fn codecs(p: &common::TestProject, table: &str) -> std::collections::BTreeSet<String> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let (dataset, name) = table.split_once('.').expect("dataset.table");
+    let dir = p
+        .dir
+        .path()
+        .join(".kura/warehouse")
+        .join(dataset)
+        .join(name);
+    let mut codecs = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("table dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "parquet") {
+            let reader = SerializedFileReader::new(std::fs::File::open(&path).expect("open"))
+                .expect("parquet footer");
+            for group in reader.metadata().row_groups() {
+                for column in group.columns() {
+                    codecs.insert(format!("{:?}", column.compression()));
+                }
+            }
+        }
+    }
+    codecs
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tables_are_written_with_the_projects_codec() {
+    let csv = "id,name\n1,ann\n2,bob\n";
+    let p = common::project();
+    let f = p.write("people.csv", csv);
+    p.load(&[&f], "raw.people").await.unwrap();
+    assert_eq!(codecs(&p, "raw.people"), ["LZ4_RAW".to_string()].into());
+    // Read back through the engine's scan (memory-mapped column chunks).
+    assert_eq!(
+        p.rows("SELECT id, name FROM raw.people ORDER BY id").await,
+        ["1|ann", "2|bob"]
+    );
+
+    let config = std::fs::read_to_string(p.dir.path().join("kura.toml")).unwrap();
+    for (setting, codec) in [
+        ("snappy", "SNAPPY"),
+        ("zstd", "ZSTD"),
+        ("none", "UNCOMPRESSED"),
+    ] {
+        std::fs::write(
+            p.dir.path().join("kura.toml"),
+            format!("{config}\n[storage]\ncompression = \"{setting}\"\n"),
+        )
+        .unwrap();
+        let wh = kura_engine::Warehouse::open(kura_engine::Project::open(p.dir.path()).unwrap())
+            .unwrap();
+        let table = format!("raw.people_{setting}");
+        let req = LoadRequest::new(vec![f.clone()], TableName::parse(&table).unwrap());
+        wh.load(
+            &req,
+            "alice",
+            std::sync::Arc::new(kura_engine::load::NoProgress),
+        )
+        .await
+        .unwrap();
+        let found = codecs(&p, &table);
+        assert_eq!(found.len(), 1, "{setting}: {found:?}");
+        assert!(
+            found.iter().all(|c| c.starts_with(codec)),
+            "{setting}: {found:?}"
+        );
+    }
+
+    std::fs::write(
+        p.dir.path().join("kura.toml"),
+        format!("{config}\n[storage]\ncompression = \"lz4\"\n"),
+    )
+    .unwrap();
+    let err = kura_engine::Project::open(p.dir.path()).expect_err("unknown codec");
+    let message = err.to_string();
+    assert!(
+        message.contains("kura.toml") && message.contains("lz4_raw"),
+        "{message}"
+    );
+}

@@ -299,7 +299,7 @@ async fn load_authorized(
             SaveMode::Append
         })
         .with_partition_columns(["event_date"])
-        .with_writer_properties(writer_properties())
+        .with_writer_properties(writer_properties(wh))
         .with_target_file_size(file_size())
         .with_schema_mode(SchemaMode::Merge)
         .with_commit_properties(CommitProperties::default().with_metadata([(
@@ -421,11 +421,12 @@ pub async fn rebuild(wh: &Warehouse, principal: &str) -> Result<Ga4LoadOutcome, 
     })
 }
 
-/// Parquet settings for every GA4 write: a row group and a file are flushed at a fixed size,
-/// so a load's memory follows the number of days written at once, not the size of a day.
-fn writer_properties() -> parquet::file::properties::WriterProperties {
+/// Parquet settings for every GA4 write: the project's codec; a row group and a file are
+/// flushed at a fixed size, so a load's memory follows the number of days written at once,
+/// not the size of a day.
+fn writer_properties(wh: &Warehouse) -> parquet::file::properties::WriterProperties {
     parquet::file::properties::WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::SNAPPY)
+        .set_compression(wh.project().config().storage.compression.codec())
         .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
         .build()
 }
@@ -662,7 +663,7 @@ async fn write_flat(
     let mut builder = delta
         .write(Vec::new())
         .with_input_plan(plan)
-        .with_writer_properties(writer_properties())
+        .with_writer_properties(writer_properties(wh))
         .with_target_file_size(file_size())
         .with_partition_columns(["event_date"]);
     builder = match (days, existing.is_some()) {

@@ -370,8 +370,12 @@ impl Warehouse {
         } else if !new_columns.is_empty() {
             builder = builder.with_schema_mode(SchemaMode::Merge);
         }
-        let target_mib = self.project().config().storage.target_file_mib.max(1);
-        builder = builder.with_target_file_size(std::num::NonZeroU64::new(target_mib << 20));
+        let storage = &self.project().config().storage;
+        builder = builder
+            .with_target_file_size(std::num::NonZeroU64::new(
+                storage.target_file_mib.max(1) << 20,
+            ))
+            .with_writer_properties(storage.writer_properties());
         if !partition_by.is_empty() {
             builder = builder.with_partition_columns(partition_by.clone());
         }

@@ -1,0 +1,231 @@
+//! The object store the engine reads warehouse files through: the local file system, except
+//! that the byte ranges a Parquet scan asks for (its column chunks) are memory-mapped from the
+//! page cache instead of copied into fresh buffers.
+//!
+//! `LocalFileSystem` reads every column chunk into a newly allocated, zero-filled buffer. A
+//! monitor or a wide scan reads a row group's chunks (tens of MiB) that way for every row
+//! group, so the process spends its time faulting in, zeroing and copying memory that the page
+//! cache already holds (measured in bench/RESULTS.md, "Monitors: where the time goes"). Mapped
+//! ranges are the page cache's own pages, prefaulted in one call.
+//!
+//! Only reads of whole ranges are mapped; writes, listings, deletes and every other read go to
+//! `LocalFileSystem` unchanged. A mapped range stays valid while a reader holds it even if the
+//! file is deleted (Delta's vacuum); Delta data files are never rewritten in place, which is
+//! what makes mapping them safe.
+
+use std::fmt;
+use std::fs::File;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result,
+};
+
+const STORE: &str = "MappedFileStore";
+
+/// The local file system, with Parquet column-chunk reads served from memory maps.
+#[derive(Debug)]
+pub struct MappedFileStore {
+    files: Arc<LocalFileSystem>,
+}
+
+impl MappedFileStore {
+    pub fn new() -> Self {
+        Self {
+            files: Arc::new(LocalFileSystem::new()),
+        }
+    }
+}
+
+impl Default for MappedFileStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for MappedFileStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{STORE}({})", self.files)
+    }
+}
+
+/// Maps each range of the file at `path`. Ranges past the end of the file are an error, as
+/// `LocalFileSystem` makes them.
+fn map_ranges(path: &std::path::Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+    let file = File::open(path).map_err(|e| open_error(e, path))?;
+    let len = file
+        .metadata()
+        .map_err(|e| generic(format!("cannot read the size of {}: {e}", path.display())))?
+        .len();
+    ranges
+        .iter()
+        .map(|range| {
+            if range.start > range.end || range.end > len {
+                return Err(generic(format!(
+                    "range {}..{} is outside {} ({len} bytes)",
+                    range.start,
+                    range.end,
+                    path.display()
+                )));
+            }
+            if range.start == range.end {
+                return Ok(Bytes::new());
+            }
+            // SAFETY: the mapping is read-only, and the files read through this store (Delta
+            // data files) are written once and never truncated or rewritten in place, so the
+            // mapped bytes do not change or vanish while the `Bytes` holds them.
+            let map = unsafe {
+                memmap2::MmapOptions::new()
+                    .offset(range.start)
+                    .len((range.end - range.start) as usize)
+                    .populate()
+                    .map(&file)
+            }
+            .map_err(|e| generic(format!("cannot map {}: {e}", path.display())))?;
+            Ok(Bytes::from_owner(map))
+        })
+        .collect()
+}
+
+fn open_error(e: std::io::Error, path: &std::path::Path) -> object_store::Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        object_store::Error::NotFound {
+            path: path.display().to_string(),
+            source: Box::new(e),
+        }
+    } else {
+        generic(format!("cannot open {}: {e}", path.display()))
+    }
+}
+
+fn generic(message: String) -> object_store::Error {
+    object_store::Error::Generic {
+        store: STORE,
+        source: message.into(),
+    }
+}
+
+#[async_trait]
+impl ObjectStore for MappedFileStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        self.files.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.files.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        self.files.get_opts(location, options).await
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        let path: PathBuf = self.files.path_to_filesystem(location)?;
+        let ranges = ranges.to_vec();
+        // Prefaulting a mapping touches every page table entry of the range: blocking work.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => runtime
+                .spawn_blocking(move || map_ranges(&path, &ranges))
+                .await
+                .map_err(|e| generic(format!("a file read was cancelled: {e}")))?,
+            Err(_) => map_ranges(&path, &ranges),
+        }
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.files.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.files.list(prefix)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.files.list_with_offset(prefix, offset)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.files.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        self.files.copy_opts(from, to, options).await
+    }
+
+    async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        self.files.rename_opts(from, to, options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::ObjectStoreExt;
+
+    #[tokio::test]
+    async fn ranges_read_the_same_bytes_as_the_local_file_system() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("data.bin");
+        let bytes: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&file, &bytes).expect("write");
+        let location = Path::from_filesystem_path(&file).expect("path");
+
+        let mapped = MappedFileStore::new();
+        let local = LocalFileSystem::new();
+        // Unaligned starts, one range across a page boundary, an empty one, the whole file.
+        let ranges = [0..10, 4095..4097, 5000..5000, 123..19_999, 0..20_000];
+        let got = mapped.get_ranges(&location, &ranges).await.expect("mapped");
+        let want = local.get_ranges(&location, &ranges).await.expect("local");
+        assert_eq!(got, want);
+        assert_eq!(got[3].as_ref(), &bytes[123..19_999]);
+        // Whole-object reads go through unchanged.
+        let whole = mapped.get(&location).await.expect("get").bytes().await;
+        assert_eq!(whole.expect("bytes").as_ref(), bytes.as_slice());
+    }
+
+    #[tokio::test]
+    async fn a_range_past_the_end_or_a_missing_file_is_an_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("data.bin");
+        std::fs::write(&file, [1u8; 100]).expect("write");
+        let location = Path::from_filesystem_path(&file).expect("path");
+        let mapped = MappedFileStore::new();
+
+        let past = mapped.get_ranges(&location, &[90..101]).await;
+        let message = past.expect_err("past the end").to_string();
+        assert!(message.contains("90..101"), "{message}");
+
+        let missing = Path::from_filesystem_path(dir.path())
+            .expect("dir")
+            .child("gone.bin");
+        let err = mapped.get_ranges(&missing, &[0..1]).await;
+        assert!(
+            matches!(err, Err(object_store::Error::NotFound { .. })),
+            "{err:?}"
+        );
+    }
+}
