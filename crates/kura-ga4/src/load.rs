@@ -512,7 +512,9 @@ async fn update_columns(
     Ok((records, added, widened))
 }
 
-/// Rebuilds the flat tables from the raw table: for `days`, or for every day.
+/// Rebuilds the flat tables from the raw table: for `days`, or for every day. Each table is
+/// written a few days per commit ([`DAYS_PER_WRITE`]), so memory does not grow with the days
+/// loaded at once; during a rebuild of every day a reader may see only the days rebuilt so far.
 ///
 /// # Errors
 /// Query and Delta errors.
@@ -527,16 +529,6 @@ pub async fn write_flat_tables(
     let items = ItemsLayout::new(keys);
     let params = LongLayout::new(KeyScope::Event);
     let users = LongLayout::new(KeyScope::User);
-    let filter = match days {
-        Some(days) => format!(
-            " WHERE event_date IN ({})",
-            days.iter()
-                .map(|d| format!("'{}'", d.format("%Y%m%d")))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        None => String::new(),
-    };
     let all: Vec<&str> = raw.fields().iter().map(|f| f.name().as_str()).collect();
     let without = |skip: &[&str]| -> Vec<&str> {
         all.iter().copied().filter(|c| !skip.contains(c)).collect()
@@ -557,12 +549,15 @@ pub async fn write_flat_tables(
         });
         v
     };
-    let raw = &raw;
+    let (scope, replace_all) = match days {
+        Some(days) => (days.to_vec(), false),
+        None => (raw_days(wh).await?, true),
+    };
     let source = FlatSource {
         wh,
-        raw,
-        filter: &filter,
-        days,
+        raw: &raw,
+        days: &scope,
+        replace_all,
     };
     let (events_cols, params_cols, users_cols, items_cols) = (
         without(&[ITEMS]),
@@ -572,10 +567,12 @@ pub async fn write_flat_tables(
     );
     // One table at a time: writing them at once was no faster on two cores and held four
     // tables' Parquet buffers in memory together.
+    let events = Arc::new(events);
     write_flat(&source, "events", &events_cols, events.schema(), move |b| {
         events.flatten(b)
     })
     .await?;
+    let params = Arc::new(params);
     write_flat(
         &source,
         "event_params",
@@ -584,6 +581,7 @@ pub async fn write_flat_tables(
         move |b| params.flatten(b),
     )
     .await?;
+    let users = Arc::new(users);
     write_flat(
         &source,
         "user_properties",
@@ -592,6 +590,7 @@ pub async fn write_flat_tables(
         move |b| users.flatten(b),
     )
     .await?;
+    let items = Arc::new(items);
     write_flat(&source, "items", &items_cols, items.schema(), move |b| {
         items.flatten(b)
     })
@@ -599,35 +598,111 @@ pub async fn write_flat_tables(
     Ok(())
 }
 
-/// Scans the raw table's `columns` for the days in `filter`, maps each batch with `flatten`
-/// and replaces those days of `ga4.<table>` in one commit.
+/// Days written by one Delta write of a flat table. delta-rs keeps a Parquet writer open for
+/// every day partition a write has seen until the write ends, so the days of one write bound
+/// a load's memory: a week or a year of export is written a few days at a time.
+const DAYS_PER_WRITE: usize = 2;
+
+/// Every day the raw table holds.
+async fn raw_days(wh: &Warehouse) -> Result<Vec<NaiveDate>, Ga4Error> {
+    let df = wh
+        .session()
+        .sql("SELECT DISTINCT event_date FROM raw.ga4_events ORDER BY event_date")
+        .await?;
+    let mut days = Vec::new();
+    for batch in df.collect().await? {
+        let column = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
+            .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))?;
+        let column = column
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| DataFusionError::Internal("event_date is not text".into()))?;
+        for value in column.iter().flatten() {
+            let day = NaiveDate::parse_from_str(value, "%Y%m%d").map_err(|e| {
+                DataFusionError::Execution(format!(
+                    "raw.ga4_events holds event_date '{value}', not YYYYMMDD: {e}"
+                ))
+            })?;
+            days.push(day);
+        }
+    }
+    Ok(days)
+}
+
 /// What every flat table is built from: the raw table's schema and the days to rebuild.
 struct FlatSource<'a> {
     wh: &'a Warehouse,
     raw: &'a SchemaRef,
-    /// `WHERE event_date IN (...)`, or empty for every day.
-    filter: &'a str,
-    days: Option<&'a [NaiveDate]>,
+    days: &'a [NaiveDate],
+    /// Replace the whole table (a rebuild, or a key's type widened), not only `days`.
+    replace_all: bool,
 }
 
+/// Scans the raw table's `columns` for the source's days, maps each batch with `flatten` and
+/// replaces those days of `ga4.<table>`, [`DAYS_PER_WRITE`] days per commit.
 async fn write_flat(
     source: &FlatSource<'_>,
     table: &str,
     columns: &[&str],
     schema: SchemaRef,
-    flatten: impl Fn(&RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> + Send + 'static,
+    flatten: impl Fn(&RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError>
+        + Send
+        + Clone
+        + 'static,
 ) -> Result<(), Ga4Error> {
-    let FlatSource {
-        wh,
-        raw,
-        filter,
-        days,
-    } = *source;
+    let name = TableName::new(DATASET, table)?;
+    if source.days.is_empty() {
+        // Nothing to scan; a rebuild still empties the table.
+        if source.replace_all && source.wh.store().open(&name).await?.is_some() {
+            write_flat_days(source, &name, columns, &schema, flatten, None, true).await?;
+        }
+        return Ok(());
+    }
+    for (i, days) in source.days.chunks(DAYS_PER_WRITE).enumerate() {
+        // A rebuild's first write drops every old file; the rest replace their days.
+        let replace_all = source.replace_all && i == 0;
+        write_flat_days(
+            source,
+            &name,
+            columns,
+            &schema,
+            flatten.clone(),
+            Some(days),
+            replace_all,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// One Delta write of a flat table: `days` (all of them when `None`) scanned from the raw
+/// table and flattened; the table's files for those days, or all of them with `replace_all`,
+/// replaced in one commit.
+async fn write_flat_days(
+    source: &FlatSource<'_>,
+    name: &TableName,
+    columns: &[&str],
+    schema: &SchemaRef,
+    flatten: impl Fn(&RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> + Send + 'static,
+    days: Option<&[NaiveDate]>,
+    replace_all: bool,
+) -> Result<(), Ga4Error> {
+    let FlatSource { wh, raw, .. } = *source;
     let select = columns
         .iter()
         .map(|c| format!("\"{c}\""))
         .collect::<Vec<_>>()
         .join(", ");
+    let filter = match days {
+        Some(days) => format!(
+            " WHERE event_date IN ({})",
+            days.iter()
+                .map(|d| format!("'{}'", d.format("%Y%m%d")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => String::new(),
+    };
     let sql = format!("SELECT {select} FROM raw.ga4_events{filter}");
     let df = wh.session().sql(&sql).await?;
     let mut stream = df.execute_stream().await?;
@@ -654,11 +729,10 @@ async fn write_flat(
             }
         });
     })?;
-    let name = TableName::new(DATASET, table)?;
-    let existing = wh.store().open(&name).await?;
+    let existing = wh.store().open(name).await?;
     let delta = match existing.clone() {
         Some(t) => t,
-        None => wh.store().open_or_new(&name).await?,
+        None => wh.store().open_or_new(name).await?,
     };
     let mut builder = delta
         .write(Vec::new())
@@ -666,8 +740,9 @@ async fn write_flat(
         .with_writer_properties(writer_properties(wh))
         .with_target_file_size(file_size())
         .with_partition_columns(["event_date"]);
-    builder = match (days, existing.is_some()) {
-        (Some(days), true) => {
+    builder = match (&existing, days) {
+        (None, _) => builder.with_save_mode(SaveMode::Append),
+        (Some(_), Some(days)) if !replace_all => {
             let values: Vec<Expr> = days
                 .iter()
                 .map(|d| lit(ScalarValue::Date32(Some(state::date_to_days(*d)))))
@@ -677,10 +752,9 @@ async fn write_flat(
                 .with_schema_mode(SchemaMode::Merge)
                 .with_replace_where(col("event_date").in_list(values, false))
         }
-        (None, true) => builder
+        (Some(_), _) => builder
             .with_save_mode(SaveMode::Overwrite)
             .with_schema_mode(SchemaMode::Overwrite),
-        (_, false) => builder.with_save_mode(SaveMode::Append),
     };
     builder.await.map_err(|source| Ga4Error::Delta {
         table: name.to_string(),

@@ -635,3 +635,78 @@ async fn parquet_shards_with_30_and_31_columns_load_by_name() {
         ["mobile|Safari|東京"]
     );
 }
+
+/// The `event_date` partitions each commit of a Delta table added files to, in version order.
+fn days_per_commit(table_dir: &Path) -> Vec<std::collections::BTreeSet<String>> {
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(table_dir.join("_delta_log"))
+        .expect("delta log")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    logs.sort();
+    logs.iter()
+        .map(|log| {
+            std::fs::read_to_string(log)
+                .expect("read commit")
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter_map(|action| {
+                    action["add"]["partitionValues"]["event_date"]
+                        .as_str()
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_days_are_written_a_few_at_a_time_and_rebuilt_whole() {
+    let p = project();
+    let files: Vec<PathBuf> = (1..=5)
+        .map(|day| {
+            let date = format!("2024060{day}");
+            let events: Vec<Value> = (0..day)
+                .map(|i| {
+                    event(
+                        &date,
+                        i,
+                        "page_view",
+                        "u1",
+                        vec![param("ga_session_id", json!(day)), param("n", json!(i))],
+                    )
+                })
+                .collect();
+            p.write_lines(&format!("events_{date}.json"), &events)
+        })
+        .collect();
+    let out = p.load(&files, 0).await.expect("load");
+    assert_eq!(out.events, 1 + 2 + 3 + 4 + 5);
+    let counts = "SELECT event_date, count(*), sum(param_n) FROM ga4.events GROUP BY 1 ORDER BY 1";
+    let expected = [
+        "2024-06-01|1|0",
+        "2024-06-02|2|1",
+        "2024-06-03|3|3",
+        "2024-06-04|4|6",
+        "2024-06-05|5|10",
+    ];
+    assert_eq!(p.rows(counts).await, expected);
+    let warehouse = p.dir.path().join(".kura/warehouse/ga4");
+    for table in ["events", "event_params"] {
+        let commits = days_per_commit(&warehouse.join(table));
+        let written: Vec<usize> = commits.iter().map(|days| days.len()).collect();
+        assert!(
+            written.iter().all(|&n| n <= 2) && written.iter().sum::<usize>() == 5,
+            "ga4.{table}: days per commit {written:?}"
+        );
+    }
+
+    // A rebuild replaces every day, a few at a time, and loses none.
+    kura_ga4::rebuild(&p.wh, "alice").await.expect("rebuild");
+    assert_eq!(p.rows(counts).await, expected);
+    assert_eq!(
+        p.rows("SELECT count(*) FROM ga4.event_params WHERE event_date >= DATE '2024-06-01'")
+            .await,
+        ["30"]
+    );
+}
