@@ -219,9 +219,7 @@ mod tests {
         let message = past.expect_err("past the end").to_string();
         assert!(message.contains("90..101"), "{message}");
 
-        let missing = Path::from_filesystem_path(dir.path())
-            .expect("dir")
-            .child("gone.bin");
+        let missing = Path::from_absolute_path(dir.path().join("gone.bin")).expect("path");
         let err = mapped.get_ranges(&missing, &[0..1]).await;
         assert!(
             matches!(err, Err(object_store::Error::NotFound { .. })),

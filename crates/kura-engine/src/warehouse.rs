@@ -15,7 +15,8 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SessionConfig, SessionContext};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::repartition::RepartitionExec;
+use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use deltalake::kernel::transaction::CommitProperties;
 use futures::StreamExt;
 
@@ -110,6 +111,9 @@ struct QueryRun<T> {
 }
 
 /// How [`Warehouse::query_fold`] folds one batch into a partition's accumulator.
+/// Scan partitions per worker thread in [`Warehouse::query_fold`].
+const SCAN_PIECES: usize = 4;
+
 type FoldFn<A> = dyn Fn(&mut A, &RecordBatch) -> Result<(), String> + Send + Sync;
 
 /// What a query would read, found without running it.
@@ -535,7 +539,30 @@ impl Warehouse {
         A: Send + 'static,
         I: Fn() -> A,
     {
-        let physical = self.physical_plan_checked(sql, ctx).await?;
+        let plan = self.plan_checked(sql, ctx).await?;
+        let mut state = self.ctx.state();
+        let workers = state.config().target_partitions().max(1);
+        // The scan is cut finer than there are workers: a partition holds whole row groups,
+        // and with one partition per worker the larger one ran alone for the last third of a
+        // monitor's scan. Its pieces are dealt round-robin to one accumulator per worker.
+        state.config_mut().options_mut().execution.target_partitions = workers * SCAN_PIECES;
+        let physical = state
+            .create_physical_plan(&plan)
+            .await
+            .map_err(EngineError::Query)?;
+        let physical: Arc<dyn ExecutionPlan> = if physical
+            .properties()
+            .output_partitioning()
+            .partition_count()
+            > workers
+        {
+            Arc::new(
+                RepartitionExec::try_new(physical, Partitioning::RoundRobinBatch(workers))
+                    .map_err(EngineError::Query)?,
+            )
+        } else {
+            physical
+        };
         let task_ctx = self.ctx.task_ctx();
         // A JoinSet aborts the other partitions' tasks when one fails and the set is dropped.
         let mut tasks = tokio::task::JoinSet::new();
