@@ -206,6 +206,8 @@ def setup_kura(bin_path, path: Path) -> Path:
     t0 = time.perf_counter()
     kura(bin_path, project, "load", str(path), "--into", TABLE)
     print(f"kura load: {time.perf_counter() - t0:.1f} s", flush=True)
+    # The load's files are still being written back to disk; let that finish before timing.
+    os.sync()
     dataset, name = TABLE.split(".")
     checks = project / "models" / dataset / "checks.toml"
     checks.parent.mkdir(parents=True, exist_ok=True)
