@@ -215,12 +215,12 @@ mod tests {
         let location = Path::from_filesystem_path(&file).expect("path");
         let mapped = MappedFileStore::new();
 
-        let past = mapped.get_ranges(&location, &[90..101]).await;
+        let past = mapped.get_ranges(&location, &[0..10, 90..101]).await;
         let message = past.expect_err("past the end").to_string();
         assert!(message.contains("90..101"), "{message}");
 
         let missing = Path::from_absolute_path(dir.path().join("gone.bin")).expect("path");
-        let err = mapped.get_ranges(&missing, &[0..1]).await;
+        let err = mapped.get_ranges(&missing, &[0..1, 1..2]).await;
         assert!(
             matches!(err, Err(object_store::Error::NotFound { .. })),
             "{err:?}"
