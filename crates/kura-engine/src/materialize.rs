@@ -467,6 +467,7 @@ impl Warehouse {
                 let update_columns = columns.clone();
                 table
                     .merge(source, predicate)
+                    .with_writer_properties(self.project().config().storage.writer_properties())
                     .with_source_alias("source")
                     .with_target_alias("target")
                     .with_merge_schema(!added_columns.is_empty())

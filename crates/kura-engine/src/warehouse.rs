@@ -264,9 +264,9 @@ impl Warehouse {
     /// Runs one query as `ctx.principal` like [`Warehouse::query`], but instead of collecting
     /// its rows folds them: each output partition of the plan is read on its own task into its
     /// own accumulator from `init`, so a caller that reduces a large result (a monitor's one
-    /// scan of a table) uses every core and holds one batch per partition at a time. The
-    /// accumulators come back in no particular order, for the caller to merge; the query log
-    /// records the rows folded.
+    /// scan of a table) uses every core. The scan runs in a few pieces per worker, dealt
+    /// round-robin to one accumulator per worker. The accumulators come back in no particular
+    /// order, for the caller to merge; the query log records the rows folded.
     ///
     /// # Errors
     /// As [`Warehouse::query`]; an error from `fold` stops the query and is reported as a

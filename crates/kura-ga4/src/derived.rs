@@ -117,6 +117,7 @@ async fn replace_with_query(wh: &Warehouse, table: &str, sql: &str) -> Result<()
     delta
         .write(Vec::new())
         .with_input_plan(plan)
+        .with_writer_properties(wh.project().config().storage.writer_properties())
         .with_save_mode(SaveMode::Overwrite)
         .with_schema_mode(SchemaMode::Overwrite)
         .await

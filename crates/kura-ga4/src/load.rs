@@ -512,9 +512,9 @@ async fn update_columns(
     Ok((records, added, widened))
 }
 
-/// Rebuilds the flat tables from the raw table: for `days`, or for every day. Each table is
-/// written a few days per commit ([`DAYS_PER_WRITE`]), so memory does not grow with the days
-/// loaded at once; during a rebuild of every day a reader may see only the days rebuilt so far.
+/// Rebuilds the flat tables from the raw table: for `days`, a few days per commit
+/// ([`DAYS_PER_WRITE`]) so that memory does not grow with the days loaded at once; or every
+/// day in one commit.
 ///
 /// # Errors
 /// Query and Delta errors.
@@ -549,15 +549,10 @@ pub async fn write_flat_tables(
         });
         v
     };
-    let (scope, replace_all) = match days {
-        Some(days) => (days.to_vec(), false),
-        None => (raw_days(wh).await?, true),
-    };
     let source = FlatSource {
         wh,
         raw: &raw,
-        days: &scope,
-        replace_all,
+        days,
     };
     let (events_cols, params_cols, users_cols, items_cols) = (
         without(&[ITEMS]),
@@ -603,43 +598,18 @@ pub async fn write_flat_tables(
 /// a load's memory: a week or a year of export is written a few days at a time.
 const DAYS_PER_WRITE: usize = 2;
 
-/// Every day the raw table holds.
-async fn raw_days(wh: &Warehouse) -> Result<Vec<NaiveDate>, Ga4Error> {
-    let df = wh
-        .session()
-        .sql("SELECT DISTINCT event_date FROM raw.ga4_events ORDER BY event_date")
-        .await?;
-    let mut days = Vec::new();
-    for batch in df.collect().await? {
-        let column = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
-            .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))?;
-        let column = column
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| DataFusionError::Internal("event_date is not text".into()))?;
-        for value in column.iter().flatten() {
-            let day = NaiveDate::parse_from_str(value, "%Y%m%d").map_err(|e| {
-                DataFusionError::Execution(format!(
-                    "raw.ga4_events holds event_date '{value}', not YYYYMMDD: {e}"
-                ))
-            })?;
-            days.push(day);
-        }
-    }
-    Ok(days)
-}
-
 /// What every flat table is built from: the raw table's schema and the days to rebuild.
 struct FlatSource<'a> {
     wh: &'a Warehouse,
     raw: &'a SchemaRef,
-    days: &'a [NaiveDate],
-    /// Replace the whole table (a rebuild, or a key's type widened), not only `days`.
-    replace_all: bool,
+    /// The days to replace; `None` rebuilds the whole table.
+    days: Option<&'a [NaiveDate]>,
 }
 
 /// Scans the raw table's `columns` for the source's days, maps each batch with `flatten` and
-/// replaces those days of `ga4.<table>`, [`DAYS_PER_WRITE`] days per commit.
+/// replaces those days of `ga4.<table>`, [`DAYS_PER_WRITE`] days per commit. A rebuild of
+/// every day (`kura ga4 rebuild`, or a key's type widening) is one commit, so that a failure
+/// leaves the old table whole: the load that widened a type has already recorded its files.
 async fn write_flat(
     source: &FlatSource<'_>,
     table: &str,
@@ -651,33 +621,17 @@ async fn write_flat(
         + 'static,
 ) -> Result<(), Ga4Error> {
     let name = TableName::new(DATASET, table)?;
-    if source.days.is_empty() {
-        // Nothing to scan; a rebuild still empties the table.
-        if source.replace_all && source.wh.store().open(&name).await?.is_some() {
-            write_flat_days(source, &name, columns, &schema, flatten, None, true).await?;
-        }
-        return Ok(());
-    }
-    for (i, days) in source.days.chunks(DAYS_PER_WRITE).enumerate() {
-        // A rebuild's first write drops every old file; the rest replace their days.
-        let replace_all = source.replace_all && i == 0;
-        write_flat_days(
-            source,
-            &name,
-            columns,
-            &schema,
-            flatten.clone(),
-            Some(days),
-            replace_all,
-        )
-        .await?;
+    let Some(days) = source.days else {
+        return write_flat_days(source, &name, columns, &schema, flatten, None).await;
+    };
+    for days in days.chunks(DAYS_PER_WRITE) {
+        write_flat_days(source, &name, columns, &schema, flatten.clone(), Some(days)).await?;
     }
     Ok(())
 }
 
 /// One Delta write of a flat table: `days` (all of them when `None`) scanned from the raw
-/// table and flattened; the table's files for those days, or all of them with `replace_all`,
-/// replaced in one commit.
+/// table and flattened; the table's files for those days (all of them) replaced in one commit.
 async fn write_flat_days(
     source: &FlatSource<'_>,
     name: &TableName,
@@ -685,7 +639,6 @@ async fn write_flat_days(
     schema: &SchemaRef,
     flatten: impl Fn(&RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> + Send + 'static,
     days: Option<&[NaiveDate]>,
-    replace_all: bool,
 ) -> Result<(), Ga4Error> {
     let FlatSource { wh, raw, .. } = *source;
     let select = columns
@@ -742,7 +695,7 @@ async fn write_flat_days(
         .with_partition_columns(["event_date"]);
     builder = match (&existing, days) {
         (None, _) => builder.with_save_mode(SaveMode::Append),
-        (Some(_), Some(days)) if !replace_all => {
+        (Some(_), Some(days)) => {
             let values: Vec<Expr> = days
                 .iter()
                 .map(|d| lit(ScalarValue::Date32(Some(state::date_to_days(*d)))))
@@ -752,7 +705,7 @@ async fn write_flat_days(
                 .with_schema_mode(SchemaMode::Merge)
                 .with_replace_where(col("event_date").in_list(values, false))
         }
-        (Some(_), _) => builder
+        (Some(_), None) => builder
             .with_save_mode(SaveMode::Overwrite)
             .with_schema_mode(SchemaMode::Overwrite),
     };
