@@ -421,12 +421,15 @@ pub async fn rebuild(wh: &Warehouse, principal: &str) -> Result<Ga4LoadOutcome, 
     })
 }
 
-/// Parquet settings for every GA4 write: the project's codec; a row group and a file are
-/// flushed at a fixed size, so a load's memory follows the number of days written at once,
+/// Parquet settings for every GA4 write: the project's (`[storage]`); a row group and a file
+/// are flushed at a fixed size, so a load's memory follows the number of days written at once,
 /// not the size of a day.
 fn writer_properties(wh: &Warehouse) -> parquet::file::properties::WriterProperties {
-    parquet::file::properties::WriterProperties::builder()
-        .set_compression(wh.project().config().storage.compression.codec())
+    wh.project()
+        .config()
+        .storage
+        .writer_properties()
+        .into_builder()
         .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
         .build()
 }
