@@ -362,15 +362,19 @@ async fn measure(
         window: buckets,
         kinds: columns.iter().map(|(_, kind)| *kind).collect(),
     });
-    let folded = wh
-        .query_fold(
+    // The earlier runs' figures that freshness and schema are judged against are read while
+    // the scan runs: the read mostly waits on the Delta log, the scan mostly computes.
+    let (folded, history) = futures::join!(
+        wh.query_fold(
             &sql,
             &ctx,
             || BucketProfile::new(layout.clone()),
             BucketProfile::fold,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        ),
+        judging_history(wh, &monitor.table, buckets + 1),
+    );
+    let folded = folded.map_err(|e| e.to_string())?;
+    let history = history.map_err(|e| e.to_string())?;
     let rows_scanned = folded.rows;
     let mut partitions = folded.partitions.into_iter();
     let mut profile = partitions
@@ -489,9 +493,6 @@ async fn measure(
 
     // Freshness and schema are judged against earlier runs, from the history table: only the
     // freshness of the newest buckets training can use, and the last schema.
-    let history = judging_history(wh, &monitor.table, buckets + 1)
-        .await
-        .map_err(|e| e.to_string())?;
     metrics.push(freshness_metric(
         monitor,
         scope,
