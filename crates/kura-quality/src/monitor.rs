@@ -363,7 +363,8 @@ async fn measure(
         kinds: columns.iter().map(|(_, kind)| *kind).collect(),
     });
     // The earlier runs' figures that freshness and schema are judged against are read while
-    // the scan runs: the read mostly waits on the Delta log, the scan mostly computes.
+    // the scan runs: the read mostly waits on the Delta log, the scan mostly computes. `join`,
+    // not `try_join`: a failed history read must not cut the scan short before it is logged.
     let (folded, history) = futures::join!(
         wh.query_fold(
             &sql,
@@ -491,8 +492,8 @@ async fn measure(
         }
     }
 
-    // Freshness and schema are judged against earlier runs, from the history table: only the
-    // freshness of the newest buckets training can use, and the last schema.
+    // Freshness and schema are judged against earlier runs (`history`, read alongside the
+    // scan): only the freshness of the newest buckets training can use, and the last schema.
     metrics.push(freshness_metric(
         monitor,
         scope,
