@@ -660,6 +660,22 @@ mod tests {
         RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("batch")
     }
 
+    /// The same buckets with the same figures; means to 1e-9 (float sums in another order).
+    fn assert_same_figures(a: &[BucketFigures], b: &[BucketFigures]) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!((x.key, x.rows), (y.key, y.rows));
+            for (cx, cy) in x.columns.iter().zip(&y.columns) {
+                assert_eq!(
+                    (cx.nulls, cx.distinct, cx.min, cx.max),
+                    (cy.nulls, cy.distinct, cy.min, cy.max)
+                );
+                let (mx, my) = (cx.mean.unwrap_or(0.0), cy.mean.unwrap_or(0.0));
+                assert!((mx - my).abs() <= 1e-9 * my.abs().max(1.0));
+            }
+        }
+    }
+
     #[test]
     fn buckets_count_rows_nulls_and_numeric_figures() {
         let kinds = vec![
@@ -827,19 +843,9 @@ mod tests {
         for range in [0..1, 1..8, 8..8, 8..1_000, 1_000..1_003, 1_003..rows] {
             pieces.fold(&make(range)).expect("fold");
         }
-        let (fw, fp) = (whole.figures(), pieces.figures());
+        let fw = whole.figures();
         assert_eq!(fw.len(), 3);
-        for (w, p) in fw.iter().zip(&fp) {
-            assert_eq!((w.key, w.rows), (p.key, p.rows));
-            for (cw, cp) in w.columns.iter().zip(&p.columns) {
-                assert_eq!(
-                    (cw.nulls, cw.distinct, cw.min, cw.max),
-                    (cp.nulls, cp.distinct, cp.min, cp.max)
-                );
-                let (mw, mp) = (cw.mean.unwrap_or(0.0), cp.mean.unwrap_or(0.0));
-                assert!((mw - mp).abs() <= 1e-9 * mw.abs().max(1.0));
-            }
-        }
+        assert_same_figures(&fw, &pieces.figures());
         // Day 10 holds i with i * 5 % 3 == 0, i.e. every third i from 0: 1,000 rows.
         let day10 = &fw[0];
         let mine: Vec<usize> = (0..rows).step_by(3).collect();
@@ -936,18 +942,8 @@ mod tests {
         b.fold(&make(1_234..rows)).expect("fold");
         a.merge(b);
         assert_eq!(a.figures().len(), 4);
-        let (fa, fw) = (a.figures(), whole.figures());
-        for (x, y) in fa.iter().zip(&fw) {
-            assert_eq!((x.key, x.rows), (y.key, y.rows));
-            for (cx, cy) in x.columns.iter().zip(&y.columns) {
-                assert_eq!(
-                    (cx.nulls, cx.distinct, cx.min, cx.max),
-                    (cy.nulls, cy.distinct, cy.min, cy.max)
-                );
-                let (mx, my) = (cx.mean.unwrap_or(0.0), cy.mean.unwrap_or(0.0));
-                assert!((mx - my).abs() <= 1e-9 * my.abs().max(1.0));
-            }
-        }
+        let fw = whole.figures();
+        assert_same_figures(&a.figures(), &fw);
         // Day 10 holds i = 0, 4, 8, ...: 1,250 rows, and its booleans are both values.
         assert_eq!(fw[0].rows, 1_250);
         assert_eq!(fw[0].columns[2].distinct, Some(2.0));
