@@ -443,8 +443,6 @@ impl ColumnProfile {
 
     /// Adds the non-null rows' numbers to their slots' figures, in row order: the figures of
     /// a few dozen slots stay in cache, and the column is read front to back.
-    // Inlined into each caller, so that the per-row closure is too: as a call per row it was
-    // a tenth of the scan.
     #[inline(always)]
     fn add_numbers(
         &mut self,
@@ -470,6 +468,8 @@ impl ColumnProfile {
     }
 
     /// Adds the non-null rows' hashes to their slots' sketches (see [`BatchOrder`]).
+    // Inlined into each caller (as is `add_numbers`), so that the per-row closure is too: as a
+    // call per row, the hash closures took 7 % of a monitor scan's CPU samples.
     #[inline(always)]
     fn add_hashes(
         &mut self,
