@@ -25,7 +25,7 @@ pub use access::{default_principal, Access, AccessDenied, AccessPolicy};
 pub use error::{EngineError, RejectedRowSummary};
 pub use materialize::{SchemaChangePolicy, WriteMode, WriteOutcome, WriteRequest};
 pub use project::{Project, ProjectConfig};
-pub use store::{TableName, TableStore, COMPACT_EVERY};
+pub use store::{TableName, TableStore, CHECKPOINT_EVERY, COMPACT_EVERY};
 pub use warehouse::{
     Dialect, DryRun, FoldedQuery, QueryContext, QueryResult, TableInfo, Warehouse,
 };

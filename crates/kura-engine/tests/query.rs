@@ -220,7 +220,8 @@ async fn information_schema_lists_tables() {
 }
 
 /// kura's own tables get one small file per append; every `COMPACT_EVERY` versions they are
-/// merged, and no row is lost or doubled on the way.
+/// merged, every `CHECKPOINT_EVERY` versions the log is checkpointed, and no row is lost or
+/// doubled on the way.
 #[tokio::test(flavor = "multi_thread")]
 async fn system_tables_are_compacted_as_they_grow() {
     use std::sync::Arc;
@@ -249,6 +250,26 @@ async fn system_tables_are_compacted_as_they_grow() {
         info.files
     );
     assert_eq!(info.rows, Some(appends as u64));
+    // Opening the table reads the newest checkpoint and the commits after it, not every commit.
+    let log = p.wh.store().root().join("_kura/history/_delta_log");
+    let last: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(log.join("_last_checkpoint"))
+            .expect("_kura.history has a checkpoint"),
+    )
+    .unwrap();
+    let checkpointed = last["version"].as_u64().unwrap();
+    let newest = std::fs::read_dir(&log)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".json")?.parse::<u64>().ok()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        newest - checkpointed <= kura_engine::CHECKPOINT_EVERY + 1,
+        "checkpoint at version {checkpointed}, newest commit {newest}"
+    );
     let batches = p
         .wh
         .query_internal("SELECT COUNT(DISTINCT run) AS n, SUM(run) AS s FROM kura._kura.history")

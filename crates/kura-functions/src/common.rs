@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow::array::timezone::Tz;
-use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -67,15 +67,21 @@ pub(crate) fn strings(arr: &ArrayRef) -> Result<StringArray> {
 /// timestamps and strings with an offset that is UTC; for `DATETIME` (no zone) it is the
 /// wall-clock time read as UTC.
 pub(crate) fn micros(arr: &ArrayRef) -> Result<Vec<Option<i64>>> {
+    Ok(micros_array(arr)?.iter().collect())
+}
+
+/// A TIMESTAMP, DATETIME, DATE or timestamp string argument as microsecond timestamps (no
+/// copy when it already is one).
+pub(crate) fn micros_array(arr: &ArrayRef) -> Result<PrimitiveArray<TimestampMicrosecondType>> {
     let target = match arr.data_type() {
         DataType::Timestamp(_, tz) => DataType::Timestamp(TimeUnit::Microsecond, tz.clone()),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => timestamp_type(),
         DataType::Date32 | DataType::Date64 | DataType::Null => datetime_type(),
         other => return exec_err!("expected a TIMESTAMP, DATETIME or DATE, got {other}"),
     };
-    let cast_arr = cast(arr, &target)?;
-    let ts = cast_arr.as_primitive::<TimestampMicrosecondType>();
-    Ok(ts.iter().collect())
+    Ok(cast(arr, &target)?
+        .as_primitive::<TimestampMicrosecondType>()
+        .clone())
 }
 
 pub(crate) fn utc(micros: i64) -> Result<DateTime<Utc>> {

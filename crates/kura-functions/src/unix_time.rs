@@ -1,12 +1,12 @@
-use arrow::array::Int64Array;
-use arrow::datatypes::DataType;
+use arrow::array::{Array, Int64Array};
+use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::Result;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion_macros::user_doc;
 
-use crate::common::{arc, arity, micros, Args};
+use crate::common::{arc, arity, micros_array, Args};
 
 /// GoogleSQL `UNIX_SECONDS`, `UNIX_MILLIS` and `UNIX_MICROS`: a TIMESTAMP as an INT64 count
 /// since 1970-01-01 00:00:00 UTC, rounding down finer precision (so negative instants round
@@ -63,10 +63,14 @@ impl ScalarUDFImpl for UnixTimeFunc {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let args = Args::new(&args)?;
-        let out: Int64Array = micros(&args.arrays[0])?
-            .into_iter()
-            .map(|v| v.map(|v| v.div_euclid(self.micros_per_unit)))
-            .collect();
+        let time = micros_array(&args.arrays[0])?;
+        // Microseconds are the timestamp's own values: the same buffer, read as INT64.
+        let out = if self.micros_per_unit == 1 {
+            Int64Array::new(time.values().clone(), time.nulls().cloned())
+        } else {
+            let unit = self.micros_per_unit;
+            time.unary::<_, Int64Type>(|v| v.div_euclid(unit))
+        };
         args.finish(arc(out))
     }
 
@@ -91,6 +95,19 @@ mod tests {
         assert_eq!(
             invoke(&UnixTimeFunc::millis(), vec![ts(-1)]),
             ScalarValue::Int64(Some(-1))
+        );
+        assert_eq!(
+            invoke(&UnixTimeFunc::micros(), vec![ts(-5)]),
+            ScalarValue::Int64(Some(-5))
+        );
+        let null = ScalarValue::TimestampMicrosecond(None, Some("UTC".into()));
+        assert_eq!(
+            invoke(&UnixTimeFunc::micros(), vec![null.clone()]),
+            ScalarValue::Int64(None)
+        );
+        assert_eq!(
+            invoke(&UnixTimeFunc::seconds(), vec![null]),
+            ScalarValue::Int64(None)
         );
     }
 }
