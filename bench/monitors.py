@@ -406,9 +406,9 @@ def main():
         f"timestamp, per column null count and approximate distinct count (not for the DOUBLE columns, "
         f"whose distinct counts kura's monitor does not compute), per numeric column mean, min and "
         f"max. kura: `kura --project DIR --quiet monitor -s {TABLE}` with `monitor = {{ time_column = \"{TIME_COLUMN}\", columns = "
-        f"[...] }}` in `models/bench/checks.toml`; the engine scans and filters the table, and each of its "
-        f"output partitions is folded on its own thread into a profile per bucket (kura's own HyperLogLog "
-        f"sketches, 2^14 registers), then the partitions' profiles are merged. DuckDB: the same aggregates "
+        f"[...] }}` in `models/bench/checks.toml`; the engine scans and filters the table in a few pieces per "
+        f"core, one task per core reads piece after piece and folds its rows into a profile per bucket "
+        f"(kura's own HyperLogLog sketches, 2^14 registers), then the tasks' profiles are merged. DuckDB: the same aggregates "
         f"in one GROUP BY query, `date_trunc('day', {TIME_COLUMN} AT TIME ZONE '{ZONE}')` as the bucket, the "
         f"same window filter. One warm-up, then the median of {RUNS} runs.",
         "",
@@ -447,7 +447,7 @@ def main():
         f"{', '.join(f'{n} {k:.1%} / {d:.1%}' for n, (k, d) in distinct_diff.items())}.",
         f"- The day bucket of a UTC instant in {ZONE}: kura's monitor sees that the window has one UTC "
         f"offset ({ZONE} has no daylight saving time) and buckets by integer arithmetic on the instant "
-        f"(`DIV(UNIX_MICROS(ts) + 9 h, 1 day) * 1 day`); over a window with a daylight-saving change it "
+        f"(the scan returns `UNIX_MICROS(ts)`, the fold floors `t + 9 h` to the day); over a window with a daylight-saving change it "
         f"converts every row (`DATETIME_TRUNC(DATETIME(ts, zone), DAY)`). DuckDB's main row converts every "
         f"row (`AT TIME ZONE`); its last row computes the day as `DATE '1970-01-01' + ((epoch_us(ts) + 9 h) "
         f"// 1 day)` (same buckets, checked) and takes {off_secs:.2f} s instead of {duck_secs:.2f} s. The "

@@ -53,10 +53,13 @@ impl DistinctSketch {
         // The guard bit caps the rank at RANK_BITS + 1 when the remaining bits are all zero.
         let rest = (hash << PRECISION) | (1 << (PRECISION - 1));
         let rank = rest.leading_zeros() as u8 + 1;
-        // A store every time rather than a branch on the comparison, which mispredicts
-        // while a sketch fills.
+        // A branch, not a store every time: once a sketch has filled, a value rarely raises
+        // its register, and an unconditional store makes every insert into a register wait on
+        // the previous store to it (a few hot registers, for a column of few values).
         let register = &mut self.registers[index];
-        *register = (*register).max(rank);
+        if rank > *register {
+            *register = rank;
+        }
     }
 
     /// Takes in another sketch of the same column: the sketch of both sets of values.

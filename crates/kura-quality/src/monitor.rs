@@ -298,6 +298,7 @@ async fn measure(
     let time = column(&spec.time_column);
     let zone_literal = string_literal(&scope.timezone);
     let fmt = |d: NaiveDateTime| d.format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut zone_offset = None;
     let (bucket_expr, lower_bound) = match &time_type {
         DataType::Timestamp(_, Some(_)) => {
             let start_utc = zone
@@ -308,12 +309,12 @@ async fn measure(
             let bucket = match fixed_offset(&zone, start_utc, buckets, width) {
                 // One UTC offset over the whole window (no daylight-saving change in it): the
                 // local bucket is integer arithmetic on the instant, far cheaper than converting
-                // every row to a zone's wall clock. The value is the bucket's local start in
-                // microseconds, which reads back as a DATETIME.
+                // every row to a zone's wall clock. The scan returns the instant in
+                // microseconds and the fold finds its bucket (the bucket's local start in
+                // microseconds, which reads back as a DATETIME).
                 Some(offset) => {
-                    let width_us = width.num_microseconds().ok_or("bucket too wide")?;
-                    let offset_us = i64::from(offset) * 1_000_000;
-                    format!("DIV(UNIX_MICROS({time}) + {offset_us}, {width_us}) * {width_us}")
+                    zone_offset = Some(i64::from(offset) * 1_000_000);
+                    format!("UNIX_MICROS({time})")
                 }
                 None => {
                     format!("DATETIME_TRUNC(DATETIME({time}, {zone_literal}), {bucket_width})")
@@ -360,6 +361,7 @@ async fn measure(
         first_bucket: start.and_utc().timestamp_micros(),
         width: width.num_microseconds().ok_or("bucket too wide")?,
         window: buckets,
+        zone_offset,
         kinds: columns.iter().map(|(_, kind)| *kind).collect(),
     });
     // The earlier runs' figures that freshness and schema are judged against are read while
