@@ -79,6 +79,9 @@ pub struct QueryResult {
 pub struct FoldedQuery<A> {
     pub query_id: String,
     pub partitions: Vec<A>,
+    /// Whether each worker read the plan's pieces one after another; otherwise the plan was
+    /// read all at once, one stream per worker (see [`Warehouse::query_fold`]).
+    pub piece_by_piece: bool,
     /// Rows folded, over all partitions.
     pub rows: u64,
     pub bytes_scanned: u64,
@@ -288,7 +291,8 @@ impl Warehouse {
         let (run, bytes_scanned) = self.log_query(&start, sql, ctx, outcome).await?;
         Ok(FoldedQuery {
             query_id: start.query_id,
-            partitions: run.output,
+            partitions: run.output.0,
+            piece_by_piece: run.output.1,
             rows: run.rows,
             bytes_scanned,
             tables: run.tables,
@@ -535,7 +539,7 @@ impl Warehouse {
         ctx: &QueryContext,
         init: I,
         fold: Arc<FoldFn<A>>,
-    ) -> Result<QueryRun<Vec<A>>, EngineError>
+    ) -> Result<QueryRun<(Vec<A>, bool)>, EngineError>
     where
         A: Send + 'static,
         I: Fn() -> A,
@@ -560,9 +564,11 @@ impl Warehouse {
         // batches on its own thread: a batch is folded while it is still in that core's cache,
         // and only one piece per worker is in flight. Dealing the pieces through a round-robin
         // repartition instead kept every piece's decoded row groups in memory at once (0.7 GB
-        // of resident memory for a 10 M-row monitor scan). A plan that already repartitions
-        // has pieces that feed each other, so those are all read at once, as DataFusion does.
-        let physical = if pieces > workers && !repartitions(physical.as_ref()) {
+        // of resident memory for a 10 M-row monitor scan). A plan whose operators tie pieces
+        // together (see `partitions_stand_alone`) has all its pieces read at once, as
+        // DataFusion does, through a round-robin repartition.
+        let piece_by_piece = pieces > workers && partitions_stand_alone(physical.as_ref());
+        let physical = if piece_by_piece {
             physical
         } else if pieces > workers {
             Arc::new(
@@ -621,7 +627,7 @@ impl Warehouse {
         let mut scans = Vec::new();
         collect_file_scans(physical.as_ref(), &mut scans);
         Ok(QueryRun {
-            output: partitions,
+            output: (partitions, piece_by_piece),
             rows,
             tables: self.scans_per_table(scans),
         })
@@ -776,12 +782,23 @@ pub(crate) struct FileScan {
     bytes_scanned: u64,
 }
 
-/// Whether a plan moves batches between its partitions (a repartition, which DataFusion
-/// inserts for aggregates and joins): then its partitions must be read at the same time, or
-/// the batches of a partition not yet read pile up while another is.
-fn repartitions(plan: &dyn ExecutionPlan) -> bool {
-    plan.downcast_ref::<RepartitionExec>().is_some()
-        || plan.children().iter().any(|c| repartitions(c.as_ref()))
+/// Whether a plan's partitions can be read one after another: every operator in it reads one
+/// partition of its input into the same partition of its output. Anything else (a repartition,
+/// a join whose partitions wait for each other's build side, a merge) may need all partitions
+/// read at the same time, or pile up the batches of partitions not yet read.
+fn partitions_stand_alone(plan: &dyn ExecutionPlan) -> bool {
+    const PER_PARTITION: &[&str] = &[
+        "DataSourceExec",
+        "DeltaScanExec",
+        "FilterExec",
+        "ProjectionExec",
+        "CoalesceBatchesExec",
+    ];
+    PER_PARTITION.contains(&plan.name())
+        && plan
+            .children()
+            .iter()
+            .all(|c| partitions_stand_alone(c.as_ref()))
 }
 
 pub(crate) fn collect_file_scans(plan: &dyn ExecutionPlan, out: &mut Vec<FileScan>) {
