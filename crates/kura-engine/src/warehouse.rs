@@ -590,11 +590,21 @@ impl Warehouse {
                     .map_err(unwrap_external)?,
             );
         }
-        let queue = Arc::new(std::sync::Mutex::new(streams));
+        // Piece by piece, the workers share one queue of pieces. Otherwise each stream has a
+        // task of its own, so that all are read at the same time: a plan's streams may wait on
+        // each other, and a worker that took two would read the second only after the first.
+        let queues: Vec<Arc<std::sync::Mutex<std::collections::VecDeque<_>>>> = if piece_by_piece {
+            let shared = Arc::new(std::sync::Mutex::new(streams));
+            (0..workers).map(|_| shared.clone()).collect()
+        } else {
+            streams
+                .into_iter()
+                .map(|stream| Arc::new(std::sync::Mutex::new([stream].into())))
+                .collect()
+        };
         // A JoinSet aborts the other workers' tasks when one fails and the set is dropped.
         let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..workers {
-            let queue = queue.clone();
+        for queue in queues {
             let fold = fold.clone();
             let mut acc = init();
             tasks.spawn(async move {
