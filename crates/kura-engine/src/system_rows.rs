@@ -129,7 +129,9 @@ impl Warehouse {
         sql: &str,
     ) -> Result<Vec<T>, EngineError> {
         let name = TableName::new(crate::access::SYSTEM_DATASET, table)?;
-        if self.table_info(&name).await?.is_none() {
+        // Whether the table exists, from its directory: opening it here as well would read its
+        // whole Delta log twice.
+        if !self.store().exists(&name) {
             return Ok(Vec::new());
         }
         let batches = self.query_internal(sql).await?;
