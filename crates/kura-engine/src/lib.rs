@@ -27,5 +27,5 @@ pub use materialize::{SchemaChangePolicy, WriteMode, WriteOutcome, WriteRequest}
 pub use project::{Project, ProjectConfig};
 pub use store::{TableName, TableStore, CHECKPOINT_EVERY, COMPACT_EVERY};
 pub use warehouse::{
-    Dialect, DryRun, FoldedQuery, QueryContext, QueryResult, TableInfo, Warehouse,
+    Dialect, DryRun, FoldedQuery, PendingLog, QueryContext, QueryResult, TableInfo, Warehouse,
 };

@@ -88,6 +88,54 @@ pub struct FoldedQuery<A> {
     pub tables: Vec<TableScan>,
 }
 
+/// A query's log entry still to be written ([`Warehouse::query_fold_log_later`]). Nothing is
+/// written until [`PendingLog::write`] is awaited: dropped unwritten, the query is missing from
+/// the query log and from the cost reports.
+#[must_use = "the query's log entry is written only when `write` is awaited"]
+pub struct PendingLog<'a> {
+    warehouse: &'a Warehouse,
+    entry: QueryLogEntry,
+}
+
+impl PendingLog<'_> {
+    /// Appends the entry to `_kura.query_log`.
+    ///
+    /// # Errors
+    /// [`EngineError`] when the commit fails.
+    pub async fn write(self) -> Result<(), EngineError> {
+        self.warehouse.record(self.entry).await
+    }
+}
+
+/// A finished query's (or its error's) log entry, and the run with the bytes it scanned.
+fn log_entry<T>(
+    start: &QueryStart,
+    sql: &str,
+    ctx: &QueryContext,
+    outcome: Result<QueryRun<T>, EngineError>,
+) -> (QueryLogEntry, Result<(QueryRun<T>, u64), EngineError>) {
+    let (status, error, rows, tables) = match &outcome {
+        Ok(run) => (QueryStatus::Ok, None, run.rows, run.tables.clone()),
+        Err(e) => (status_of(e), Some(e.to_string()), 0, Vec::new()),
+    };
+    let bytes_scanned = tables.iter().map(|t| t.bytes).sum();
+    let entry = QueryLogEntry {
+        query_id: start.query_id.clone(),
+        principal: ctx.principal.clone(),
+        labels: ctx.labels.clone(),
+        statement: sql.to_string(),
+        statement_type: "QUERY".into(),
+        start_time: start.at,
+        duration_ms: start.timer.elapsed().as_millis() as i64,
+        bytes_scanned,
+        tables,
+        rows,
+        status,
+        error,
+    };
+    (entry, outcome.map(|run| (run, bytes_scanned)))
+}
+
 /// When a query started, and its id: what its query-log entry needs besides the outcome.
 struct QueryStart {
     query_id: String,
@@ -286,17 +334,44 @@ impl Warehouse {
         I: Fn() -> A,
         F: Fn(&mut A, &RecordBatch) -> Result<(), String> + Send + Sync + 'static,
     {
+        let (folded, log) = self.query_fold_log_later(sql, ctx, init, fold).await;
+        log.write().await?;
+        folded
+    }
+
+    /// As [`Warehouse::query_fold`], but hands the accumulators back as soon as the scan ends,
+    /// with the query's log entry still to be written: the caller awaits [`PendingLog::write`]
+    /// alongside its own commits instead of after them.
+    pub async fn query_fold_log_later<A, I, F>(
+        &self,
+        sql: &str,
+        ctx: &QueryContext,
+        init: I,
+        fold: F,
+    ) -> (Result<FoldedQuery<A>, EngineError>, PendingLog<'_>)
+    where
+        A: Send + 'static,
+        I: Fn() -> A,
+        F: Fn(&mut A, &RecordBatch) -> Result<(), String> + Send + Sync + 'static,
+    {
         let start = QueryStart::now();
         let outcome = self.run_fold(sql, ctx, init, Arc::new(fold)).await;
-        let (run, bytes_scanned) = self.log_query(&start, sql, ctx, outcome).await?;
-        Ok(FoldedQuery {
-            query_id: start.query_id,
+        let (entry, outcome) = log_entry(&start, sql, ctx, outcome);
+        let folded = outcome.map(|(run, bytes_scanned)| FoldedQuery {
+            query_id: start.query_id.clone(),
             partitions: run.output.0,
             piece_by_piece: run.output.1,
             rows: run.rows,
             bytes_scanned,
             tables: run.tables,
-        })
+        });
+        (
+            folded,
+            PendingLog {
+                warehouse: self,
+                entry,
+            },
+        )
     }
 
     /// Records a finished query (or its error) in the query log, then hands the run back with
@@ -308,27 +383,9 @@ impl Warehouse {
         ctx: &QueryContext,
         outcome: Result<QueryRun<T>, EngineError>,
     ) -> Result<(QueryRun<T>, u64), EngineError> {
-        let (status, error, rows, tables) = match &outcome {
-            Ok(run) => (QueryStatus::Ok, None, run.rows, run.tables.clone()),
-            Err(e) => (status_of(e), Some(e.to_string()), 0, Vec::new()),
-        };
-        let bytes_scanned = tables.iter().map(|t| t.bytes).sum();
-        self.record(QueryLogEntry {
-            query_id: start.query_id.clone(),
-            principal: ctx.principal.clone(),
-            labels: ctx.labels.clone(),
-            statement: sql.to_string(),
-            statement_type: "QUERY".into(),
-            start_time: start.at,
-            duration_ms: start.timer.elapsed().as_millis() as i64,
-            bytes_scanned,
-            tables,
-            rows,
-            status,
-            error,
-        })
-        .await?;
-        Ok((outcome?, bytes_scanned))
+        let (entry, outcome) = log_entry(start, sql, ctx, outcome);
+        self.record(entry).await?;
+        outcome
     }
 
     /// Plans a query and reports the bytes it would read, from the Delta log's file list after

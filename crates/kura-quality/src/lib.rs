@@ -85,14 +85,24 @@ pub async fn run_monitors(
     scope: &RunScope,
 ) -> Result<Vec<MonitorOutcome>, EngineError> {
     let mut outcomes = Vec::with_capacity(monitors.len());
+    let mut logs = Vec::with_capacity(monitors.len());
     for m in monitors {
-        outcomes.push(monitor::run_monitor(wh, m, scope).await);
+        let (outcome, log) = monitor::run_monitor_log_later(wh, m, scope).await;
+        outcomes.push(outcome);
+        logs.extend(log);
     }
     let metrics: Vec<monitor::MonitorMetric> = outcomes
         .iter()
         .flat_map(|o| o.metrics.iter().cloned())
         .collect();
-    monitor::record_monitor_metrics(wh, &metrics).await?;
+    // The scans' query-log entries are written alongside the metrics: two commits to two
+    // tables, neither waiting on the other.
+    let (recorded, logged) = futures::join!(
+        monitor::record_monitor_metrics(wh, &metrics),
+        futures::future::join_all(logs.into_iter().map(kura_engine::PendingLog::write)),
+    );
+    recorded?;
+    logged.into_iter().collect::<Result<Vec<()>, _>>()?;
     Ok(outcomes)
 }
 

@@ -13,7 +13,7 @@ use arrow::array::Array;
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Timelike, Utc};
-use kura_engine::{EngineError, Warehouse};
+use kura_engine::{EngineError, PendingLog, Warehouse};
 use serde::{Deserialize, Serialize};
 
 use crate::anomaly::{
@@ -222,31 +222,52 @@ async fn judging_history(
 
 /// Runs one monitor. Problems (a missing table or column, a time column of the wrong type)
 /// come back in [`MonitorOutcome::error`], so other monitors still run.
+///
+/// # Errors
+/// [`EngineError`] when the scan's query-log entry cannot be written.
 pub async fn run_monitor(
     wh: &Warehouse,
     monitor: &TableMonitor,
     scope: &RunScope,
-) -> MonitorOutcome {
+) -> Result<MonitorOutcome, EngineError> {
+    let (outcome, log) = run_monitor_log_later(wh, monitor, scope).await;
+    if let Some(log) = log {
+        log.write().await?;
+    }
+    Ok(outcome)
+}
+
+/// As [`run_monitor`], with the scan's query-log entry (when it got as far as the scan) still
+/// to be written, so that it can be written alongside the metrics.
+pub(crate) async fn run_monitor_log_later<'a>(
+    wh: &'a Warehouse,
+    monitor: &TableMonitor,
+    scope: &RunScope,
+) -> (MonitorOutcome, Option<PendingLog<'a>>) {
     let mut outcome = MonitorOutcome {
         table: monitor.table.clone(),
         metrics: Vec::new(),
         error: None,
         rows_scanned: 0,
     };
-    match measure(wh, monitor, scope).await {
+    let mut log = None;
+    match measure(wh, monitor, scope, &mut log).await {
         Ok((metrics, rows)) => {
             outcome.metrics = metrics;
             outcome.rows_scanned = rows;
         }
         Err(message) => outcome.error = Some(message),
     }
-    outcome
+    (outcome, log)
 }
 
-async fn measure(
-    wh: &Warehouse,
+/// Measures a table; the scan's log entry goes to `log` as soon as the scan has run, whatever
+/// happens after it.
+async fn measure<'a>(
+    wh: &'a Warehouse,
     monitor: &TableMonitor,
     scope: &RunScope,
+    log: &mut Option<PendingLog<'a>>,
 ) -> Result<(Vec<MonitorMetric>, u64), String> {
     let spec = &monitor.spec;
     let settings = spec.anomaly();
@@ -367,8 +388,8 @@ async fn measure(
     // The earlier runs' figures that freshness and schema are judged against are read while
     // the scan runs: the read mostly waits on the Delta log, the scan mostly computes. `join`,
     // not `try_join`: a failed history read must not cut the scan short before it is logged.
-    let (folded, history) = futures::join!(
-        wh.query_fold(
+    let ((folded, pending), history) = futures::join!(
+        wh.query_fold_log_later(
             &sql,
             &ctx,
             || BucketProfile::new(layout.clone()),
@@ -376,6 +397,7 @@ async fn measure(
         ),
         judging_history(wh, &monitor.table, buckets + 1),
     );
+    *log = Some(pending);
     let folded = folded.map_err(|e| e.to_string())?;
     let history = history.map_err(|e| e.to_string())?;
     let rows_scanned = folded.rows;

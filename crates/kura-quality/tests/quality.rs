@@ -462,6 +462,26 @@ async fn monitors_find_a_volume_spike_a_null_jump_and_a_schema_change() {
         .expect("monitors run");
     let outcome = &outcomes[0];
     assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    // The scan's query-log entry is written with the metrics, labelled with the monitor.
+    let logged =
+        f.wh.query_internal(
+            "SELECT rows_returned FROM kura._kura.query_log \
+             WHERE statement LIKE '%_kura_bucket%' AND statement LIKE '%app.events%'",
+        )
+        .await
+        .expect("query log");
+    let logged_rows: Vec<i64> = logged
+        .iter()
+        .flat_map(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .expect("rows_returned is INT64")
+                .values()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(logged_rows, vec![outcome.rows_scanned as i64]);
     // The scan covered the window: 14 training + 2 detection days.
     assert_eq!(
         outcome.rows_scanned,
