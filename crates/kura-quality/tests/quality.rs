@@ -559,6 +559,62 @@ async fn monitors_find_a_volume_spike_a_null_jump_and_a_schema_change() {
 }
 
 #[tokio::test]
+async fn every_monitor_scan_is_logged_once() {
+    // Each scan's log entry is written while the next monitor runs, the last one with the
+    // metrics; a monitor that fails before its scan has none, and does not stop the others.
+    let f = fixture();
+    f.load("shop.orders", ORDERS, LoadMode::Append).await;
+    f.load("shop.orders_copy", ORDERS, LoadMode::Append).await;
+    let spec = |time: &str| -> kura_quality::MonitorSpec {
+        toml::from_str(&format!("time_column = \"{time}\"\n")).expect("spec")
+    };
+    let monitors = [
+        ("shop.orders", "ordered_at"),
+        ("shop.orders", "created"),
+        ("shop.orders_copy", "ordered_at"),
+    ]
+    .map(|(table, time)| TableMonitor {
+        table: table.into(),
+        spec: spec(time),
+    });
+    let outcomes = run_monitors(&f.wh, &monitors, &f.scope(at("2026-11-22T00:00:00Z")))
+        .await
+        .expect("monitors run");
+    assert!(outcomes[0].error.is_none(), "{:?}", outcomes[0].error);
+    assert!(outcomes[1].error.is_some());
+    assert!(outcomes[2].error.is_none(), "{:?}", outcomes[2].error);
+    let logged =
+        f.wh.query_internal(
+            "SELECT statement FROM kura._kura.query_log WHERE statement LIKE '%_kura_bucket%'",
+        )
+        .await
+        .expect("query log");
+    let statements: Vec<String> = logged
+        .iter()
+        .flat_map(|b| {
+            let column =
+                arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).expect("text");
+            column
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+                .expect("strings")
+                .iter()
+                .map(|s| s.unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(statements.len(), 2, "{statements:?}");
+    assert_eq!(
+        statements
+            .iter()
+            .filter(|s| s.contains("FROM shop.orders_copy "))
+            .count(),
+        1,
+        "{statements:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_monitor_on_a_missing_column_reports_an_error() {
     let f = fixture();
     f.load("shop.orders", ORDERS, LoadMode::Append).await;
