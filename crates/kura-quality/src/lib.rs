@@ -91,7 +91,7 @@ pub async fn run_monitors(
     let mut pending = None;
     for m in monitors {
         let ((outcome, log), written) = futures::join!(
-            monitor::run_monitor_log_later(wh, m, scope),
+            monitor::run_monitor(wh, m, scope),
             write_log(pending.take()),
         );
         written?;

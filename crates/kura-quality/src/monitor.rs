@@ -221,25 +221,10 @@ async fn judging_history(
 }
 
 /// Runs one monitor. Problems (a missing table or column, a time column of the wrong type)
-/// come back in [`MonitorOutcome::error`], so other monitors still run.
-///
-/// # Errors
-/// [`EngineError`] when the scan's query-log entry cannot be written.
-pub async fn run_monitor(
-    wh: &Warehouse,
-    monitor: &TableMonitor,
-    scope: &RunScope,
-) -> Result<MonitorOutcome, EngineError> {
-    let (outcome, log) = run_monitor_log_later(wh, monitor, scope).await;
-    if let Some(log) = log {
-        log.write().await?;
-    }
-    Ok(outcome)
-}
-
-/// As [`run_monitor`], with the scan's query-log entry (when it got as far as the scan) still
-/// to be written, so that it can be written alongside the metrics.
-pub(crate) async fn run_monitor_log_later<'a>(
+/// come back in [`MonitorOutcome::error`], so other monitors still run. The scan's query-log
+/// entry (when it got as far as the scan) comes back unwritten, for the caller to write
+/// alongside other work ([`crate::run_monitors`]).
+pub(crate) async fn run_monitor<'a>(
     wh: &'a Warehouse,
     monitor: &TableMonitor,
     scope: &RunScope,
