@@ -14,6 +14,7 @@ mod error;
 pub mod export_file;
 pub mod flatten;
 pub mod keys;
+mod line_decoder;
 pub mod load;
 mod reader;
 pub mod report;

@@ -1,7 +1,8 @@
 //! Reading export files into batches of the export schema, chunk by chunk.
 //!
-//! NDJSON is decoded strictly against the export schema, a chunk at a time. A chunk that does
-//! not decode is redone line by line: a line that is not JSON, or whose values do not fit
+//! NDJSON is decoded strictly against the export schema, a chunk at a time: by kura's one-pass
+//! [`LineDecoder`] when it can, else by arrow-json. A chunk that does not decode is redone line
+//! by line: a line that is not JSON, or whose values do not fit
 //! the schema, is rejected with its line number; top-level fields the schema does not know
 //! are moved into `_unknown_fields` as a JSON object, so a field GA4 adds later is kept
 //! rather than dropped or refused.
@@ -23,6 +24,7 @@ pub const CHUNK_ROWS: usize = 16_384;
 use serde_json::Value;
 
 use crate::error::Ga4Error;
+use crate::line_decoder::LineDecoder;
 pub use crate::schema::read_schema;
 use crate::schema::{conform_batch, export_schema, UNKNOWN_FIELDS};
 
@@ -63,6 +65,8 @@ pub struct JsonReader {
     /// The target without `_unknown_fields`: what the JSON decoder fills.
     decoded: SchemaRef,
     strict: Decoder,
+    /// The one-pass decoder, tried first on each chunk (`None` for a schema it cannot read).
+    fast: Option<Box<LineDecoder>>,
     next_line: u64,
     done: bool,
 }
@@ -92,12 +96,14 @@ impl JsonReader {
             context: format!("reading {}", path.display()),
             source,
         })?;
+        let fast = LineDecoder::new(&decoded).map(Box::new);
         Ok(Self {
             path: path.to_path_buf(),
             reader,
             target,
             decoded,
             strict,
+            fast,
             next_line: 1,
             done: false,
         })
@@ -125,7 +131,8 @@ impl JsonReader {
         if starts.is_empty() {
             return Ok(None);
         }
-        if let Ok(Some(batch)) = decode_all(&mut self.strict, &buf) {
+        let fast = self.fast.as_mut().and_then(|d| d.decode(&buf, &starts));
+        if let Some(batch) = fast.or_else(|| decode_all(&mut self.strict, &buf).ok().flatten()) {
             if batch.num_rows() == starts.len() {
                 let unknown: ArrayRef = Arc::new(StringArray::new_null(batch.num_rows()));
                 let batch =
