@@ -206,7 +206,7 @@ fn key_columns(
                 ParamType::String => {
                     let mut b = StringBuilder::with_capacity(rows, rows * 8);
                     for r in 0..rows {
-                        b.append_option(entry(r).and_then(|e| params.as_string(e)));
+                        params.append_string(entry(r), &mut b);
                     }
                     Arc::new(b.finish())
                 }
@@ -461,10 +461,11 @@ impl LongLayout {
             .iter()
             .map(|&e| params.field(e as usize).map(|f| f.as_str()))
             .collect();
-        let values: StringArray = entries
-            .iter()
-            .map(|&e| params.as_string(e as usize))
-            .collect();
+        let mut values = StringBuilder::with_capacity(entries.len(), entries.len() * 8);
+        for &e in &entries {
+            params.append_string(Some(e as usize), &mut values);
+        }
+        let values = values.finish();
         columns.push(Arc::new(fields));
         columns.push(Arc::new(values));
         RecordBatch::try_new_with_options(

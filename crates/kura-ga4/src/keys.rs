@@ -19,7 +19,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use arrow::array::{Array, Float64Array, Int64Array, ListArray, StringArray, StructArray};
+use arrow::array::{
+    Array, Float64Array, Int64Array, ListArray, StringArray, StringBuilder, StructArray,
+};
 use arrow::datatypes::DataType;
 
 /// Which array a key comes from.
@@ -236,13 +238,40 @@ impl<'a> ParamList<'a> {
         }
     }
 
-    /// The value as written, whichever field holds it.
-    pub fn as_string(&self, entry: usize) -> Option<String> {
-        match self.field(entry)? {
-            ValueField::String => self.string_value.map(|a| a.value(entry).to_string()),
-            ValueField::Int => self.int_value.map(|a| a.value(entry).to_string()),
-            ValueField::Double => self.double_value.map(|a| format_float(a.value(entry))),
-            ValueField::Float => self.float_value.map(|a| format_float(a.value(entry))),
+    /// Appends the value as written, whichever field holds it (floats as
+    /// [`format_float`]), to `out`; NULL when the entry has no value.
+    pub fn append_string(&self, entry: Option<usize>, out: &mut StringBuilder) {
+        use std::fmt::Write;
+        let Some((e, field)) = entry.and_then(|e| Some((e, self.field(e)?))) else {
+            out.append_null();
+            return;
+        };
+        // Writing into a StringBuilder cannot fail; `append_value("")` ends the value written.
+        match field {
+            ValueField::String => match self.string_value {
+                Some(a) => out.append_value(a.value(e)),
+                None => out.append_null(),
+            },
+            ValueField::Int => match self.int_value {
+                Some(a) => {
+                    let _ = write!(out, "{}", a.value(e));
+                    out.append_value("");
+                }
+                None => out.append_null(),
+            },
+            ValueField::Double | ValueField::Float => {
+                let array = match field {
+                    ValueField::Double => self.double_value,
+                    _ => self.float_value,
+                };
+                match array {
+                    Some(a) => {
+                        let _ = write_float(out, a.value(e));
+                        out.append_value("");
+                    }
+                    None => out.append_null(),
+                }
+            }
         }
     }
 }
@@ -250,12 +279,20 @@ impl<'a> ParamList<'a> {
 /// A float as BigQuery's `CAST(x AS STRING)` writes it: shortest round-trip digits, no
 /// trailing `.0` (`3`, `0.25`), `inf`, `-inf` and `nan`.
 pub fn format_float(x: f64) -> String {
+    let mut text = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_float(&mut text, x);
+    text
+}
+
+/// [`format_float`] into any writer.
+fn write_float(out: &mut impl std::fmt::Write, x: f64) -> std::fmt::Result {
     if x.is_nan() {
-        "nan".into()
+        out.write_str("nan")
     } else if x.is_infinite() {
-        if x > 0.0 { "inf" } else { "-inf" }.into()
+        out.write_str(if x > 0.0 { "inf" } else { "-inf" })
     } else {
-        format!("{x}")
+        write!(out, "{x}")
     }
 }
 

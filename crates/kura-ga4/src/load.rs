@@ -102,7 +102,9 @@ pub struct Ga4LoadOutcome {
 struct DayPlan {
     date: NaiveDate,
     kind: ExportKind,
-    files: Vec<(ExportFile, InputFile)>,
+    /// The day's files, with their content hash when planning needed it (a day the raw table
+    /// already holds in the same kind); the others are hashed as they are read.
+    files: Vec<(ExportFile, Option<String>)>,
 }
 
 /// Loads GA4 export files as `principal`; see the module docs.
@@ -158,14 +160,13 @@ pub async fn load(
 
 fn plan_days(
     files: Vec<ExportFile>,
-    inputs: Vec<InputFile>,
     history: &BTreeMap<NaiveDate, DayState>,
     force: bool,
     outcomes: &mut Vec<Ga4FileOutcome>,
-) -> Vec<DayPlan> {
-    let mut by_day: BTreeMap<NaiveDate, Vec<(ExportFile, InputFile)>> = BTreeMap::new();
-    for (f, i) in files.into_iter().zip(inputs) {
-        by_day.entry(f.date).or_default().push((f, i));
+) -> Result<Vec<DayPlan>, Ga4Error> {
+    let mut by_day: BTreeMap<NaiveDate, Vec<(ExportFile, Option<String>)>> = BTreeMap::new();
+    for f in files {
+        by_day.entry(f.date).or_default().push((f, None));
     }
     let skip = |outcomes: &mut Vec<Ga4FileOutcome>, f: &ExportFile, reason: String| {
         outcomes.push(Ga4FileOutcome {
@@ -195,7 +196,7 @@ fn plan_days(
             }
             continue;
         }
-        let (chosen, superseded): (Vec<_>, Vec<_>) =
+        let (mut chosen, superseded): (Vec<_>, Vec<_>) =
             day_files.into_iter().partition(|(f, _)| f.kind == best);
         for (f, _) in &superseded {
             skip(
@@ -207,12 +208,18 @@ fn plan_days(
                 ),
             );
         }
-        let hashes: BTreeSet<String> = chosen.iter().map(|(_, i)| i.content_hash.clone()).collect();
-        if !force && held.is_some_and(|h| h.kind == best && h.hashes == hashes) {
-            for (f, _) in &chosen {
-                skip(outcomes, f, "already loaded (same content)".into());
+        // Only a day held in the same kind can be a reload of the same files.
+        if let Some(held) = held.filter(|h| !force && h.kind == best) {
+            for (f, hash) in &mut chosen {
+                *hash = Some(InputFile::inspect(&f.path, f.format)?.content_hash);
             }
-            continue;
+            let hashes: BTreeSet<String> = chosen.iter().filter_map(|(_, h)| h.clone()).collect();
+            if held.hashes == hashes {
+                for (f, _) in &chosen {
+                    skip(outcomes, f, "already loaded (same content)".into());
+                }
+                continue;
+            }
         }
         plans.push(DayPlan {
             date,
@@ -220,7 +227,7 @@ fn plan_days(
             files: chosen,
         });
     }
-    plans
+    Ok(plans)
 }
 
 async fn load_authorized(
@@ -231,16 +238,12 @@ async fn load_authorized(
 ) -> Result<Ga4LoadOutcome, Ga4Error> {
     let load_id = uuid::Uuid::new_v4().to_string();
     let files = discover(&request.paths)?;
-    let mut inputs = Vec::new();
-    for f in &files {
-        inputs.push(InputFile::inspect(&f.path, f.format)?);
-    }
     let history = state::day_states(wh).await?;
     let mut outcome = Ga4LoadOutcome {
         load_id: load_id.clone(),
         ..Ga4LoadOutcome::default()
     };
-    let plans = plan_days(files, inputs, &history, request.force, &mut outcome.files);
+    let plans = plan_days(files, &history, request.force, &mut outcome.files)?;
     if plans.is_empty() {
         outcome.elapsed = started.elapsed();
         return Ok(outcome);
@@ -270,13 +273,7 @@ async fn load_authorized(
     let producer = RawProducer {
         days: plans
             .iter()
-            .map(|p| {
-                (
-                    p.date,
-                    p.kind,
-                    p.files.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(),
-                )
-            })
+            .map(|p| (p.date, p.kind, p.files.clone()))
             .collect(),
         read_schema: read_schema(&extra),
         target: target.clone(),
@@ -327,8 +324,9 @@ async fn load_authorized(
     }
     let mut records = Vec::new();
     for plan in &plans {
-        for (f, input) in &plan.files {
+        for (f, _) in &plan.files {
             let rows = results.rows.get(&f.path).copied().unwrap_or(0);
+            let content_hash = results.hashes.get(&f.path).cloned().unwrap_or_default();
             let rejected = results
                 .rejected
                 .iter()
@@ -345,7 +343,7 @@ async fn load_authorized(
                 date: plan.date,
                 kind: plan.kind,
                 path: f.path.display().to_string(),
-                content_hash: input.content_hash.clone(),
+                content_hash,
                 rows,
                 rejected,
                 principal: principal.to_string(),
@@ -722,6 +720,8 @@ async fn write_flat_days(
 #[derive(Default)]
 struct ProducerResults {
     rows: BTreeMap<PathBuf, u64>,
+    /// Each file's content hash, from its reader.
+    hashes: BTreeMap<PathBuf, String>,
     rejected: Vec<(PathBuf, RejectedRow)>,
     key_days: KeyDays,
     failure: Option<Ga4Error>,
@@ -729,7 +729,8 @@ struct ProducerResults {
 
 /// Reads the days' files into raw batches on a blocking thread.
 struct RawProducer {
-    days: Vec<(NaiveDate, ExportKind, Vec<ExportFile>)>,
+    /// Each day's files, with the hash planning took when it needed one.
+    days: Vec<(NaiveDate, ExportKind, Vec<(ExportFile, Option<String>)>)>,
     read_schema: SchemaRef,
     target: SchemaRef,
     loaded_at: chrono::DateTime<Utc>,
@@ -751,7 +752,7 @@ impl RawProducer {
     /// Reads the files on up to two threads (JSON decoding is the costly part of a load),
     /// each file by one thread, in file order per thread.
     fn convert(&self, tx: &BatchSender) -> Result<(), Ga4Error> {
-        let jobs: Vec<(NaiveDate, ExportKind, &ExportFile)> = self
+        let jobs: Vec<(NaiveDate, ExportKind, &(ExportFile, Option<String>))> = self
             .days
             .iter()
             .flat_map(|(date, kind, files)| files.iter().map(move |f| (*date, *kind, f)))
@@ -801,7 +802,7 @@ impl RawProducer {
         &self,
         date: NaiveDate,
         kind: ExportKind,
-        file: &ExportFile,
+        (file, planned_hash): &(ExportFile, Option<String>),
         tx: &BatchSender,
         bad: &std::sync::atomic::AtomicU64,
     ) -> Result<bool, Ga4Error> {
@@ -858,8 +859,21 @@ impl RawProducer {
                 return Ok(false);
             }
         }
+        let hash = reader.content_hash();
+        if planned_hash
+            .as_ref()
+            .is_some_and(|planned| *planned != hash)
+        {
+            return Err(Ga4Error::Io {
+                path: file.path.clone(),
+                source: std::io::Error::other(
+                    "the file changed while it was being loaded; nothing was written, load it again once it is complete",
+                ),
+            });
+        }
         let mut results = self.results.lock().map_err(|_| poisoned())?;
         results.rows.insert(file.path.clone(), rows);
+        results.hashes.insert(file.path.clone(), hash);
         for (scope, map) in [KeyScope::Event, KeyScope::User, KeyScope::Item]
             .into_iter()
             .zip(counts)

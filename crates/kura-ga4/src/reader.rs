@@ -16,7 +16,7 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::json::reader::Decoder;
 use arrow::json::ReaderBuilder;
 use arrow::record_batch::RecordBatch;
-use kura_engine::load::{decode_all, open_decompressed, FileFormat, RejectedRow};
+use kura_engine::load::{decode_all, open_hashed, ContentHash, FileFormat, InputFile, RejectedRow};
 
 /// Events per batch: a GA4 event is 1-2 KB of JSON, so this bounds a chunk's text at a few
 /// tens of MB however big the file.
@@ -56,11 +56,21 @@ impl ExportReader {
             ExportReader::Parquet(r) => r.next_chunk(),
         }
     }
+
+    /// The file's content hash (as `InputFile::inspect` computes it), once every chunk has
+    /// been read: NDJSON files are hashed as they are read, not in a pass of their own.
+    pub fn content_hash(&self) -> String {
+        match self {
+            ExportReader::Json(r) => r.hash.finish(),
+            ExportReader::Parquet(r) => r.hash.clone(),
+        }
+    }
 }
 
 pub struct JsonReader {
     path: PathBuf,
     reader: Box<dyn BufRead + Send>,
+    hash: ContentHash,
     target: SchemaRef,
     /// The target without `_unknown_fields`: what the JSON decoder fills.
     decoded: SchemaRef,
@@ -83,7 +93,8 @@ fn decoder(schema: &SchemaRef, strict: bool) -> Result<Decoder, arrow::error::Ar
 
 impl JsonReader {
     fn open(path: &Path, target: SchemaRef) -> Result<Self, Ga4Error> {
-        let reader = Box::new(std::io::BufReader::new(open_decompressed(path)?));
+        let (reader, hash) = open_hashed(path)?;
+        let reader = Box::new(std::io::BufReader::new(reader));
         let decoded = Arc::new(Schema::new(
             target
                 .fields()
@@ -100,6 +111,7 @@ impl JsonReader {
         Ok(Self {
             path: path.to_path_buf(),
             reader,
+            hash,
             target,
             decoded,
             strict,
@@ -231,6 +243,8 @@ fn with_unknown(
 
 pub struct ParquetReader {
     path: PathBuf,
+    /// Hashed on opening: the Parquet reader reads the file in pieces, not front to back.
+    hash: String,
     reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
     target: SchemaRef,
     next_row: u64,
@@ -263,6 +277,7 @@ impl ParquetReader {
             })?;
         Ok(Self {
             path: path.to_path_buf(),
+            hash: InputFile::inspect(path, FileFormat::Parquet)?.content_hash,
             reader,
             target,
             next_row: 1,

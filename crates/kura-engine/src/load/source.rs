@@ -74,18 +74,69 @@ pub fn open_decompressed(path: &Path) -> Result<Box<dyn Read + Send>, EngineErro
         path: path.to_path_buf(),
         source,
     })?;
-    let reader = BufReader::with_capacity(1 << 20, file);
+    Ok(decompressed(file, path))
+}
+
+/// Like [`open_decompressed`], and hashes the file's bytes as they are read: once the reader
+/// has reached the end, [`ContentHash::finish`] gives the hash [`InputFile::inspect`] would
+/// have, without reading the file a second time.
+pub fn open_hashed(path: &Path) -> Result<(Box<dyn Read + Send>, ContentHash), EngineError> {
+    let file = File::open(path).map_err(|source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let hash = ContentHash::default();
+    let reader = HashingReader {
+        inner: file,
+        hash: hash.clone(),
+    };
+    Ok((decompressed(reader, path), hash))
+}
+
+fn decompressed(reader: impl Read + Send + 'static, path: &Path) -> Box<dyn Read + Send> {
+    let reader = BufReader::with_capacity(1 << 20, reader);
     let gz = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    Ok(if gz {
+    if gz {
         Box::new(BufReader::with_capacity(
             1 << 20,
             flate2::read::MultiGzDecoder::new(reader),
         ))
     } else {
         Box::new(reader)
-    })
+    }
+}
+
+/// The BLAKE3 hash of the bytes a reader from [`open_hashed`] has read so far.
+#[derive(Clone, Default)]
+pub struct ContentHash(Arc<std::sync::Mutex<blake3::Hasher>>);
+
+impl ContentHash {
+    /// The hash in hex, as [`InputFile::content_hash`] holds it.
+    pub fn finish(&self) -> String {
+        match self.0.lock() {
+            Ok(hasher) => hasher.finalize().to_hex().to_string(),
+            Err(poisoned) => poisoned.into_inner().finalize().to_hex().to_string(),
+        }
+    }
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hash: ContentHash,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut hasher = match self.hash.0.lock() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        hasher.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// The schema a file brings, inferred from its content (CSV, JSON) or read from its footer
