@@ -102,10 +102,12 @@ pub struct Ga4LoadOutcome {
 struct DayPlan {
     date: NaiveDate,
     kind: ExportKind,
-    /// The day's files, with their content hash when planning needed it (a day the raw table
-    /// already holds in the same kind); the others are hashed as they are read.
-    files: Vec<(ExportFile, Option<String>)>,
+    files: Vec<PlannedFile>,
 }
+
+/// A file to load, with its content hash when planning needed it (a day the raw table already
+/// holds in the same kind); the others are hashed as they are read.
+type PlannedFile = (ExportFile, Option<String>);
 
 /// Loads GA4 export files as `principal`; see the module docs.
 ///
@@ -164,7 +166,7 @@ fn plan_days(
     force: bool,
     outcomes: &mut Vec<Ga4FileOutcome>,
 ) -> Result<Vec<DayPlan>, Ga4Error> {
-    let mut by_day: BTreeMap<NaiveDate, Vec<(ExportFile, Option<String>)>> = BTreeMap::new();
+    let mut by_day: BTreeMap<NaiveDate, Vec<PlannedFile>> = BTreeMap::new();
     for f in files {
         by_day.entry(f.date).or_default().push((f, None));
     }
@@ -729,8 +731,7 @@ struct ProducerResults {
 
 /// Reads the days' files into raw batches on a blocking thread.
 struct RawProducer {
-    /// Each day's files, with the hash planning took when it needed one.
-    days: Vec<(NaiveDate, ExportKind, Vec<(ExportFile, Option<String>)>)>,
+    days: Vec<(NaiveDate, ExportKind, Vec<PlannedFile>)>,
     read_schema: SchemaRef,
     target: SchemaRef,
     loaded_at: chrono::DateTime<Utc>,
@@ -752,7 +753,7 @@ impl RawProducer {
     /// Reads the files on up to two threads (JSON decoding is the costly part of a load),
     /// each file by one thread, in file order per thread.
     fn convert(&self, tx: &BatchSender) -> Result<(), Ga4Error> {
-        let jobs: Vec<(NaiveDate, ExportKind, &(ExportFile, Option<String>))> = self
+        let jobs: Vec<(NaiveDate, ExportKind, &PlannedFile)> = self
             .days
             .iter()
             .flat_map(|(date, kind, files)| files.iter().map(move |f| (*date, *kind, f)))
@@ -802,7 +803,7 @@ impl RawProducer {
         &self,
         date: NaiveDate,
         kind: ExportKind,
-        (file, planned_hash): &(ExportFile, Option<String>),
+        (file, planned_hash): &PlannedFile,
         tx: &BatchSender,
         bad: &std::sync::atomic::AtomicU64,
     ) -> Result<bool, Ga4Error> {
