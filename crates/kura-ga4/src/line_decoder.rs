@@ -227,6 +227,19 @@ impl<'a> Cursor<'a> {
         Ok(value)
     }
 
+    /// The text of a number given as a JSON number or as a string: BigQuery's exports write
+    /// INT64 values as strings.
+    #[inline]
+    fn number_text<'s>(&mut self, scratch: &'s mut Vec<u8>) -> Step<&'s [u8]>
+    where
+        'a: 's,
+    {
+        match self.peek() {
+            Some(b'"') => self.string(scratch),
+            _ => self.number(),
+        }
+    }
+
     /// A number token as written, checked against JSON's grammar.
     #[inline]
     fn number(&mut self) -> Step<&'a [u8]> {
@@ -421,20 +434,11 @@ impl Column {
                 nulls.append_non_null();
             }
             Column::Int { values, nulls } => {
-                let value = match first {
-                    // INT64 values come as JSON strings in BigQuery's exports.
-                    b'"' => canonical_int(cursor.string(scratch)?)?,
-                    _ => canonical_int(cursor.number()?)?,
-                };
-                values.push(value);
+                values.push(canonical_int(cursor.number_text(scratch)?)?);
                 nulls.append_non_null();
             }
             Column::Float { values, nulls } => {
-                let value = match first {
-                    b'"' => json_float(cursor.string(scratch)?)?,
-                    _ => json_float(cursor.number()?)?,
-                };
-                values.push(value);
+                values.push(json_float(cursor.number_text(scratch)?)?);
                 nulls.append_non_null();
             }
             Column::Bool { values, nulls } => {
