@@ -25,6 +25,7 @@ use arrow::array::{ArrayRef, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{Field, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use chrono::{NaiveDate, Utc};
+use datafusion::catalog::TableProvider;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{col, lit, Expr};
 use datafusion::scalar::ScalarValue;
@@ -554,6 +555,7 @@ pub async fn write_flat_tables(
     };
     let source = FlatSource {
         wh,
+        scan: plain_text_scan(wh, &raw_name).await?,
         raw: &raw,
         days,
     };
@@ -596,6 +598,40 @@ pub async fn write_flat_tables(
     Ok(())
 }
 
+/// A session and a provider reading the raw table's text as plain UTF-8 rather than string
+/// views: the flat tables store plain UTF-8, so views would be built by the scan (at every
+/// level of the nested columns) only to be converted back.
+async fn plain_text_scan(
+    wh: &Warehouse,
+    raw: &TableName,
+) -> Result<(datafusion::prelude::SessionContext, Arc<dyn TableProvider>), Ga4Error> {
+    let mut config = wh.session().copied_config();
+    config
+        .options_mut()
+        .execution
+        .parquet
+        .schema_force_view_types = false;
+    let state = datafusion::execution::SessionStateBuilder::new_from_existing(wh.session().state())
+        .with_config(config)
+        .build();
+    let table = wh
+        .store()
+        .open(raw)
+        .await?
+        .ok_or_else(|| Ga4Error::NotAnExport {
+            table: raw.to_string(),
+            reason: "the table does not exist; load export files with `kura ga4 load` first".into(),
+        })?;
+    let provider = table
+        .table_provider()
+        .with_session(Arc::new(state.clone()))
+        .await?;
+    Ok((
+        datafusion::prelude::SessionContext::new_with_state(state),
+        provider,
+    ))
+}
+
 /// Days written by one Delta write of a flat table. delta-rs keeps a Parquet writer open for
 /// every day partition a write has seen until the write ends, so the days of one write bound
 /// a load's memory: a week or a year of export is written a few days at a time.
@@ -604,6 +640,8 @@ const DAYS_PER_WRITE: usize = 2;
 /// What every flat table is built from: the raw table's schema and the days to rebuild.
 struct FlatSource<'a> {
     wh: &'a Warehouse,
+    /// The raw table, read with plain text (see [`plain_text_scan`]).
+    scan: (datafusion::prelude::SessionContext, Arc<dyn TableProvider>),
     raw: &'a SchemaRef,
     /// The days to replace; `None` rebuilds the whole table.
     days: Option<&'a [NaiveDate]>,
@@ -644,26 +682,20 @@ async fn write_flat_days(
     days: Option<&[NaiveDate]>,
 ) -> Result<(), Ga4Error> {
     let FlatSource { wh, raw, .. } = *source;
-    let select = columns
-        .iter()
-        .map(|c| format!("\"{c}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let filter = match days {
-        Some(days) => format!(
-            " WHERE event_date IN ({})",
-            days.iter()
-                .map(|d| format!("'{}'", d.format("%Y%m%d")))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        None => String::new(),
-    };
-    let sql = format!("SELECT {select} FROM raw.ga4_events{filter}");
-    let df = wh.session().sql(&sql).await?;
+    let (session, provider) = &source.scan;
+    let mut df = session
+        .read_table(provider.clone())?
+        .select_columns(columns)?;
+    if let Some(days) = days {
+        let days = days
+            .iter()
+            .map(|d| lit(d.format("%Y%m%d").to_string()))
+            .collect();
+        df = df.filter(col("event_date").in_list(days, false))?;
+    }
     let mut stream = df.execute_stream().await?;
-    // The scan returns the partition column as a dictionary and text as views; the layouts
-    // read the stored types.
+    // The scan returns the partition column as a dictionary; the layouts read the stored
+    // types.
     let scanned: SchemaRef = Arc::new(arrow::datatypes::Schema::new(
         columns
             .iter()
