@@ -599,13 +599,15 @@ pub async fn write_flat_tables(
     Ok(())
 }
 
-/// A session and a provider reading the raw table's text as plain UTF-8 rather than string
-/// views: the flat tables store plain UTF-8, so views would be built by the scan (at every
-/// level of the nested columns) only to be converted back.
-async fn plain_text_scan(
-    wh: &Warehouse,
-    raw: &TableName,
-) -> Result<(datafusion::prelude::SessionContext, Arc<dyn TableProvider>), Ga4Error> {
+/// The raw table as the flat tables read it: text as plain UTF-8 rather than string views.
+/// The flat tables store plain UTF-8, so views would be built by the scan (at every level of
+/// the nested columns) only to be converted back.
+struct RawScan {
+    session: datafusion::prelude::SessionContext,
+    provider: Arc<dyn TableProvider>,
+}
+
+async fn plain_text_scan(wh: &Warehouse, raw: &TableName) -> Result<RawScan, Ga4Error> {
     let mut config = wh.session().copied_config();
     config
         .options_mut()
@@ -627,10 +629,10 @@ async fn plain_text_scan(
         .table_provider()
         .with_session(Arc::new(state.clone()))
         .await?;
-    Ok((
-        datafusion::prelude::SessionContext::new_with_state(state),
+    Ok(RawScan {
+        session: datafusion::prelude::SessionContext::new_with_state(state),
         provider,
-    ))
+    })
 }
 
 /// The session a GA4 table's Delta write plans its input in: delta-rs's own, with one target
@@ -657,8 +659,7 @@ const DAYS_PER_WRITE: usize = 2;
 /// What every flat table is built from: the raw table's schema and the days to rebuild.
 struct FlatSource<'a> {
     wh: &'a Warehouse,
-    /// The raw table, read with plain text (see [`plain_text_scan`]).
-    scan: (datafusion::prelude::SessionContext, Arc<dyn TableProvider>),
+    scan: RawScan,
     raw: &'a SchemaRef,
     /// The days to replace; `None` rebuilds the whole table.
     days: Option<&'a [NaiveDate]>,
@@ -699,7 +700,7 @@ async fn write_flat_days(
     days: Option<&[NaiveDate]>,
 ) -> Result<(), Ga4Error> {
     let FlatSource { wh, raw, .. } = *source;
-    let (session, provider) = &source.scan;
+    let RawScan { session, provider } = &source.scan;
     let mut df = session
         .read_table(provider.clone())?
         .select_columns(columns)?;

@@ -70,27 +70,26 @@ pub struct Chunk {
 
 /// Opens a file for reading, decompressing `.gz` transparently.
 pub fn open_decompressed(path: &Path) -> Result<Box<dyn Read + Send>, EngineError> {
-    let file = File::open(path).map_err(|source| EngineError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(decompressed(file, path))
+    Ok(decompressed(open_file(path)?, path))
 }
 
 /// Like [`open_decompressed`], and hashes the file's bytes as they are read: once the reader
 /// has reached the end, [`ContentHash::finish`] gives the hash [`InputFile::inspect`] would
 /// have, without reading the file a second time.
 pub fn open_hashed(path: &Path) -> Result<(Box<dyn Read + Send>, ContentHash), EngineError> {
-    let file = File::open(path).map_err(|source| EngineError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
     let hash = ContentHash::default();
     let reader = HashingReader {
-        inner: file,
+        inner: open_file(path)?,
         hash: hash.clone(),
     };
     Ok((decompressed(reader, path), hash))
+}
+
+fn open_file(path: &Path) -> Result<File, EngineError> {
+    File::open(path).map_err(|source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn decompressed(reader: impl Read + Send + 'static, path: &Path) -> Box<dyn Read + Send> {
