@@ -9,6 +9,7 @@
 //! - [`table_function`] offers the flattening in SQL: `SELECT * FROM ga4_flatten('raw.ga4_events')`;
 //! - [`key_report`] lists the keys seen, their types and when they changed (`kura ga4 schema`).
 
+mod day_write;
 pub mod derived;
 mod error;
 pub mod export_file;

@@ -29,7 +29,6 @@ use datafusion::catalog::TableProvider;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{col, lit, Expr};
 use datafusion::scalar::ScalarValue;
-use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use futures::StreamExt;
@@ -40,6 +39,7 @@ use kura_engine::{TableName, Warehouse};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use crate::day_write::{DayFiles, DayFormat, DayWrite, Replace};
 use crate::derived;
 use crate::error::Ga4Error;
 use crate::export_file::{discover, ExportFile, ExportKind};
@@ -274,7 +274,20 @@ async fn load_authorized(
     }
     let target = raw_schema(&extra);
     let loaded_at = Utc::now();
-    let shared = Arc::new(Mutex::new(ProducerResults::default()));
+    let days: Vec<NaiveDate> = plans.iter().map(|p| p.date).collect();
+    let replace = existing_raw.is_some().then(|| Replace::Days(days.clone()));
+    let write = Arc::new(
+        DayWrite::begin(
+            wh,
+            &raw_name,
+            &target,
+            DayFormat::Text,
+            writer_properties(wh, &target),
+            file_size(),
+            replace.as_ref(),
+        )
+        .await?,
+    );
     let producer = RawProducer {
         days: plans
             .iter()
@@ -284,47 +297,27 @@ async fn load_authorized(
         target: target.clone(),
         loaded_at,
         max_bad_rows: request.max_bad_rows,
-        results: shared.clone(),
+        results: Mutex::new(ProducerResults::default()),
     };
-    let plan = blocking_stream_plan(target.clone(), move |tx| producer.run(&tx))?;
-    let days: Vec<NaiveDate> = plans.iter().map(|p| p.date).collect();
-    let raw_table = match existing_raw.clone() {
-        Some(t) => t,
-        None => wh.store().open_or_new(&raw_name).await?,
-    };
-    let mut builder = raw_table
-        .write(Vec::new())
-        .with_session_state(single_stream_write_session())
-        .with_input_plan(plan)
-        .with_save_mode(if existing_raw.is_some() {
-            SaveMode::Overwrite
-        } else {
-            SaveMode::Append
-        })
-        .with_partition_columns(["event_date"])
-        .with_writer_properties(writer_properties(wh, &target))
-        .with_target_file_size(file_size())
-        .with_schema_mode(SchemaMode::Merge)
-        .with_commit_properties(CommitProperties::default().with_metadata([(
-            "kura.ga4_load".to_string(),
-            serde_json::json!({ "load_id": load_id }),
-        )]));
-    if existing_raw.is_some() {
-        let keys: Vec<Expr> = days
-            .iter()
-            .map(|d| lit(d.format("%Y%m%d").to_string()))
-            .collect();
-        builder = builder.with_replace_where(col("event_date").in_list(keys, false));
-    }
-    if let Err(source) = builder.await {
-        let failure = shared.lock().ok().and_then(|mut r| r.failure.take());
-        return Err(failure.unwrap_or(Ga4Error::Delta {
-            table: raw_name.to_string(),
-            source: Box::new(source),
-        }));
-    }
+    let handle = tokio::runtime::Handle::current();
+    let producing = write.clone();
+    let results = tokio::task::spawn_blocking(move || {
+        producer.convert(&producing, &handle)?;
+        producer.results.into_inner().map_err(|_| poisoned())
+    })
+    .await
+    .map_err(|_| poisoned())??;
+    let write = Arc::into_inner(write).ok_or_else(poisoned)?;
+    write
+        .commit(
+            replace.as_ref(),
+            [(
+                "kura.ga4_load".to_string(),
+                serde_json::json!({ "load_id": load_id }),
+            )],
+        )
+        .await?;
     outcome.phases.push(("raw", started.elapsed()));
-    let results = std::mem::take(&mut *shared.lock().map_err(|_| poisoned())?);
     if !results.rejected.is_empty() {
         kura_engine::load::write_rejected(wh, &raw_name, &load_id, &results.rejected).await?;
     }
@@ -794,33 +787,26 @@ struct ProducerResults {
     hashes: BTreeMap<PathBuf, String>,
     rejected: Vec<(PathBuf, RejectedRow)>,
     key_days: KeyDays,
-    failure: Option<Ga4Error>,
 }
 
-/// Reads the days' files into raw batches on a blocking thread.
+/// Reads the days' files and writes them to `raw.ga4_events`, on blocking threads.
 struct RawProducer {
     days: Vec<(NaiveDate, ExportKind, Vec<PlannedFile>)>,
     read_schema: SchemaRef,
     target: SchemaRef,
     loaded_at: chrono::DateTime<Utc>,
     max_bad_rows: u64,
-    results: Arc<Mutex<ProducerResults>>,
+    results: Mutex<ProducerResults>,
 }
 
 impl RawProducer {
-    fn run(self, tx: &BatchSender) {
-        if let Err(e) = self.convert(tx) {
-            let message = e.to_string();
-            if let Ok(mut r) = self.results.lock() {
-                r.failure = Some(e);
-            }
-            let _ = tx.blocking_send(Err(DataFusionError::Execution(message)));
-        }
-    }
-
-    /// Reads the files on up to two threads (JSON decoding is the costly part of a load),
-    /// each file by one thread, in file order per thread.
-    fn convert(&self, tx: &BatchSender) -> Result<(), Ga4Error> {
+    /// Reads and writes the files on up to two threads (JSON decoding and Parquet encoding
+    /// are the costly parts of a load), each file by one thread, in file order per thread.
+    fn convert(
+        &self,
+        write: &Arc<DayWrite>,
+        handle: &tokio::runtime::Handle,
+    ) -> Result<(), Ga4Error> {
         let jobs: Vec<(NaiveDate, ExportKind, &PlannedFile)> = self
             .days
             .iter()
@@ -836,14 +822,13 @@ impl RawProducer {
             let handles: Vec<_> = (0..workers)
                 .map(|_| {
                     scope.spawn(|| -> Result<(), Ga4Error> {
+                        let mut files = write.files();
                         loop {
                             let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                             let Some((date, kind, file)) = jobs.get(i) else {
-                                return Ok(());
+                                return handle.block_on(files.finish());
                             };
-                            if !self.convert_file(*date, *kind, file, tx, &bad)? {
-                                return Ok(());
-                            }
+                            self.convert_file(*date, *kind, file, &mut files, handle, &bad)?;
                         }
                     })
                 })
@@ -866,15 +851,16 @@ impl RawProducer {
         })
     }
 
-    /// Reads one file into the channel; `false` when the writer has gone away.
+    /// Reads one file and writes its rows as its day's.
     fn convert_file(
         &self,
         date: NaiveDate,
         kind: ExportKind,
         (file, planned_hash): &PlannedFile,
-        tx: &BatchSender,
+        files: &mut DayFiles,
+        handle: &tokio::runtime::Handle,
         bad: &std::sync::atomic::AtomicU64,
-    ) -> Result<bool, Ga4Error> {
+    ) -> Result<(), Ga4Error> {
         let expected = date.format("%Y%m%d").to_string();
         let mut reader = ExportReader::open(&file.path, file.format, self.read_schema.clone())?;
         let file_name = file
@@ -924,9 +910,7 @@ impl RawProducer {
             }
             rows += batch.num_rows() as u64;
             let out = self.with_bookkeeping(&batch, &lines, &file_name, kind)?;
-            if tx.blocking_send(Ok(out)).is_err() {
-                return Ok(false);
-            }
+            handle.block_on(files.write(date, &out))?;
         }
         let hash = reader.content_hash();
         if planned_hash
@@ -955,7 +939,7 @@ impl RawProducer {
                     .add(&c);
             }
         }
-        Ok(true)
+        Ok(())
     }
 
     fn with_bookkeeping(

@@ -1,0 +1,361 @@
+//! Atomic writes of whole days to the GA4 tables, which are all partitioned by `event_date`.
+//!
+//! delta-rs's write operation splits every incoming batch by partition value, a copy of every
+//! row, and keeps a Parquet writer open for every day it has seen until the write ends. A GA4
+//! batch always holds a single day (an export file is one day; a raw scan is read one day at a
+//! time), so kura writes each day's files itself with delta-rs's [`DeltaWriter`], closes them
+//! as soon as the day is done, and commits every day at once: the new files added, the replaced
+//! days' files removed, and the schema widened in the same commit when it changed.
+//!
+//! A [`DayWrite`] is shared by the threads that produce batches; each holds its own
+//! [`DayFiles`], so the Parquet encoding runs on every core that decodes.
+
+use std::collections::BTreeSet;
+use std::num::NonZeroU64;
+use std::sync::{Arc, Mutex};
+
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use chrono::NaiveDate;
+use delta_kernel::expressions::Scalar;
+use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
+use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TableReference};
+use deltalake::kernel::{Action, Add, MetadataExt, StructType};
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::DeltaTable;
+use futures::TryStreamExt;
+use indexmap::IndexMap;
+use kura_engine::{TableName, Warehouse};
+use parquet::file::properties::WriterProperties;
+
+use crate::error::Ga4Error;
+use crate::schema::conform_batch;
+
+/// The partition column of every GA4 table.
+const DAY_COLUMN: &str = "event_date";
+
+/// How a table stores its `event_date` partition: the export's `YYYYMMDD` text in
+/// `raw.ga4_events`, a DATE in the flat tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DayFormat {
+    Text,
+    Date,
+}
+
+impl DayFormat {
+    fn scalar(self, day: NaiveDate) -> Scalar {
+        match self {
+            Self::Text => Scalar::String(day.format("%Y%m%d").to_string()),
+            Self::Date => Scalar::Date(crate::state::date_to_days(day)),
+        }
+    }
+
+    /// The day as a Delta log's `partitionValues` spell it.
+    fn partition_value(self, day: NaiveDate) -> String {
+        match self {
+            Self::Text => day.format("%Y%m%d").to_string(),
+            Self::Date => day.format("%Y-%m-%d").to_string(),
+        }
+    }
+
+    fn sql_literal(self, day: NaiveDate) -> String {
+        match self {
+            Self::Text => format!("'{}'", day.format("%Y%m%d")),
+            Self::Date => format!("DATE '{}'", day.format("%Y-%m-%d")),
+        }
+    }
+}
+
+/// What a write's commit does to the days already in the table.
+#[derive(Debug, Clone)]
+pub(crate) enum Replace {
+    /// Removes the files of these days: a day reloaded, or rebuilt from the raw table.
+    Days(Vec<NaiveDate>),
+    /// Removes every file: a rebuild of the whole table, whose schema may change type.
+    All,
+}
+
+/// One write of whole days to a GA4 table; see the module documentation.
+pub(crate) struct DayWrite {
+    name: TableName,
+    table: DeltaTable,
+    /// The schema the files are written in: the table's, with the write's new columns.
+    schema: SchemaRef,
+    /// The table's schema after the commit, when it differs from the current one.
+    new_schema: Option<StructType>,
+    config: WriterConfig,
+    format: DayFormat,
+    /// Whether the commit creates the table.
+    created: bool,
+    adds: Mutex<Vec<Add>>,
+}
+
+impl DayWrite {
+    /// Prepares a write of batches of `schema` to `name`; a table that does not exist yet is
+    /// created by the commit. With [`Replace::All`] the table takes `schema` as it is (a column may change
+    /// type); otherwise columns of `schema` the table lacks are added, and columns the batches
+    /// lack read NULL.
+    pub(crate) async fn begin(
+        wh: &Warehouse,
+        name: &TableName,
+        schema: &SchemaRef,
+        format: DayFormat,
+        properties: WriterProperties,
+        target_file_size: Option<NonZeroU64>,
+        replace: Option<&Replace>,
+    ) -> Result<Self, Ga4Error> {
+        let delta = |source: deltalake::DeltaTableError| Ga4Error::Delta {
+            table: name.to_string(),
+            source: Box::new(source),
+        };
+        let wanted: StructType = schema
+            .as_ref()
+            .try_into_kernel()
+            .map_err(|e| delta(e.into()))?;
+        // A table that does not exist yet is created by the commit, with the files: a load
+        // that fails leaves nothing behind.
+        let existing = wh.store().open(name).await?;
+        let (table, merged, current) = match existing {
+            Some(table) => {
+                let current = table.snapshot().map_err(delta)?.schema();
+                let merged = if matches!(replace, Some(Replace::All)) {
+                    wanted
+                } else {
+                    let missing: Vec<_> = wanted
+                        .fields()
+                        .filter(|f| current.field(f.name()).is_none())
+                        .cloned()
+                        .collect();
+                    StructType::try_new(current.fields().cloned().chain(missing))
+                        .map_err(|e| delta(e.into()))?
+                };
+                (table, merged, Some(current))
+            }
+            None => (wh.store().open_or_new(name).await?, wanted, None),
+        };
+        let new_schema = current
+            .as_ref()
+            .is_some_and(|current| merged != **current)
+            .then(|| merged.clone());
+        let file_schema: Schema = (&merged).try_into_arrow().map_err(|e| delta(e.into()))?;
+        let file_schema = Arc::new(file_schema);
+        let (num_indexed_cols, stats_columns) = match table.snapshot() {
+            Ok(state) if current.is_some() => {
+                let config = state.table_config();
+                (
+                    config.data_skipping_num_indexed_cols.unwrap_or_default(),
+                    config
+                        .data_skipping_stats_columns
+                        .as_ref()
+                        .map(|c| c.iter().map(ToString::to_string).collect()),
+                )
+            }
+            _ => (Default::default(), None),
+        };
+        let config = WriterConfig::new(
+            file_schema.clone(),
+            vec![DAY_COLUMN.to_string()],
+            Some(properties),
+            target_file_size,
+            None,
+            num_indexed_cols,
+            stats_columns,
+        );
+        Ok(Self {
+            name: name.clone(),
+            table,
+            schema: file_schema,
+            new_schema,
+            config,
+            format,
+            created: current.is_none(),
+            adds: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The schema batches are converted to before they are written (by name, at every level).
+    pub(crate) fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// A writer of files for one producer (one thread or one task).
+    pub(crate) fn files(self: &Arc<Self>) -> DayFiles {
+        DayFiles {
+            write: self.clone(),
+            open: None,
+        }
+    }
+
+    /// Commits every file the [`DayFiles`] of this write have finished, replacing what
+    /// `replace` names (nothing when `None`), with `metadata` in the commit's information.
+    pub(crate) async fn commit(
+        self,
+        replace: Option<&Replace>,
+        metadata: impl IntoIterator<Item = (String, serde_json::Value)>,
+    ) -> Result<(), Ga4Error> {
+        let delta = |source: deltalake::DeltaTableError| Ga4Error::Delta {
+            table: self.name.to_string(),
+            source: Box::new(source),
+        };
+        let adds = std::mem::take(&mut *self.adds.lock().map_err(|_| poisoned(&self.name))?);
+        let properties = CommitProperties::default().with_metadata(metadata);
+        if self.created {
+            let schema: StructType = self
+                .schema
+                .as_ref()
+                .try_into_kernel()
+                .map_err(|e| delta(e.into()))?;
+            self.table
+                .create()
+                .with_columns(schema.fields().cloned())
+                .with_partition_columns([DAY_COLUMN])
+                .with_actions(adds.into_iter().map(Action::Add))
+                .with_commit_properties(properties)
+                .await
+                .map_err(delta)?;
+            return Ok(());
+        }
+        let state = self.table.snapshot().map_err(delta)?;
+        let mut actions: Vec<Action> = Vec::with_capacity(adds.len() + 1);
+        if let Some(schema) = &self.new_schema {
+            actions.push(Action::Metadata(
+                state
+                    .metadata()
+                    .clone()
+                    .with_schema(schema)
+                    .map_err(|e| delta(e.into()))?,
+            ));
+        }
+        let predicate = match replace {
+            None => None,
+            Some(replace) => {
+                let days: Option<BTreeSet<String>> = match replace {
+                    Replace::Days(days) => Some(
+                        days.iter()
+                            .map(|d| self.format.partition_value(*d))
+                            .collect(),
+                    ),
+                    Replace::All => None,
+                };
+                let log_store = self.table.log_store();
+                let files: Vec<_> = state
+                    .snapshot()
+                    .file_views(log_store.as_ref(), None)
+                    .try_collect()
+                    .await
+                    .map_err(delta)?;
+                for file in files {
+                    let day = file.partition_values_map().remove(DAY_COLUMN).flatten();
+                    let replaced = match (&days, day) {
+                        (None, _) => true,
+                        (Some(days), Some(day)) => days.contains(&day),
+                        (Some(_), None) => false,
+                    };
+                    if replaced {
+                        actions.push(Action::Remove(file.remove_action(true)));
+                    }
+                }
+                Some(match replace {
+                    Replace::Days(days) => format!(
+                        "{DAY_COLUMN} IN ({})",
+                        days.iter()
+                            .map(|d| self.format.sql_literal(*d))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Replace::All => "true".to_string(),
+                })
+            }
+        };
+        actions.extend(adds.into_iter().map(Action::Add));
+        let operation = DeltaOperation::Write {
+            mode: if replace.is_some() {
+                SaveMode::Overwrite
+            } else {
+                SaveMode::Append
+            },
+            partition_by: Some(vec![DAY_COLUMN.to_string()]),
+            predicate,
+        };
+        CommitBuilder::from(properties)
+            .with_actions(actions)
+            .build(
+                Some(state as &dyn TableReference),
+                self.table.log_store(),
+                operation,
+            )
+            .await
+            .map_err(delta)?;
+        Ok(())
+    }
+}
+
+/// The files one producer writes for a [`DayWrite`]: one day's file open at a time, closed
+/// when the next day starts or the producer finishes.
+pub(crate) struct DayFiles {
+    write: Arc<DayWrite>,
+    open: Option<(NaiveDate, DeltaWriter)>,
+}
+
+impl DayFiles {
+    /// Writes `batch`, whose rows all belong to `day`, converting it to the write's schema.
+    pub(crate) async fn write(
+        &mut self,
+        day: NaiveDate,
+        batch: &RecordBatch,
+    ) -> Result<(), Ga4Error> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        if self.open.as_ref().is_some_and(|(open, _)| *open != day) {
+            self.close().await?;
+        }
+        let write = &self.write;
+        let (_, writer) = self.open.get_or_insert_with(|| {
+            let store = write.table.log_store().object_store(None);
+            (day, DeltaWriter::new(store, write.config.clone()))
+        });
+        let batch = conform_batch(batch, &write.schema).map_err(|source| Ga4Error::Arrow {
+            context: format!("writing {}", write.name),
+            source,
+        })?;
+        let mut values = IndexMap::new();
+        values.insert(DAY_COLUMN.to_string(), write.format.scalar(day));
+        writer
+            .write_partition(batch, &values)
+            .await
+            .map_err(|source| Ga4Error::Delta {
+                table: write.name.to_string(),
+                source: Box::new(source),
+            })
+    }
+
+    /// Closes the open day's file and hands it to the commit.
+    pub(crate) async fn finish(mut self) -> Result<(), Ga4Error> {
+        self.close().await
+    }
+
+    async fn close(&mut self) -> Result<(), Ga4Error> {
+        let Some((_, writer)) = self.open.take() else {
+            return Ok(());
+        };
+        let adds = writer.close().await.map_err(|source| Ga4Error::Delta {
+            table: self.write.name.to_string(),
+            source: Box::new(source),
+        })?;
+        self.write
+            .adds
+            .lock()
+            .map_err(|_| poisoned(&self.write.name))?
+            .extend(adds);
+        Ok(())
+    }
+}
+
+fn poisoned(name: &TableName) -> Ga4Error {
+    Ga4Error::Io {
+        path: std::path::PathBuf::from(name.to_string()),
+        source: std::io::Error::other("a writer thread panicked"),
+    }
+}
