@@ -76,6 +76,39 @@ pub(crate) enum Replace {
     All,
 }
 
+/// The days `name` holds, from its log.
+pub(crate) async fn table_days(
+    wh: &Warehouse,
+    name: &TableName,
+    format: DayFormat,
+) -> Result<Vec<NaiveDate>, Ga4Error> {
+    let delta = |source: deltalake::DeltaTableError| Ga4Error::Delta {
+        table: name.to_string(),
+        source: Box::new(source),
+    };
+    let Some(table) = wh.store().open(name).await? else {
+        return Ok(Vec::new());
+    };
+    let state = table.snapshot().map_err(delta)?;
+    let log_store = table.log_store();
+    let files: Vec<_> = state
+        .snapshot()
+        .file_views(log_store.as_ref(), None)
+        .try_collect()
+        .await
+        .map_err(delta)?;
+    let pattern = match format {
+        DayFormat::Text => "%Y%m%d",
+        DayFormat::Date => "%Y-%m-%d",
+    };
+    let days: BTreeSet<NaiveDate> = files
+        .iter()
+        .filter_map(|f| f.partition_values_map().remove(DAY_COLUMN).flatten())
+        .filter_map(|day| NaiveDate::parse_from_str(&day, pattern).ok())
+        .collect();
+    Ok(days.into_iter().collect())
+}
+
 /// One write of whole days to a GA4 table; see the module documentation.
 pub(crate) struct DayWrite {
     name: TableName,
@@ -172,11 +205,6 @@ impl DayWrite {
             created: current.is_none(),
             adds: Mutex::new(Vec::new()),
         })
-    }
-
-    /// The schema batches are converted to before they are written (by name, at every level).
-    pub(crate) fn schema(&self) -> &SchemaRef {
-        &self.schema
     }
 
     /// A writer of files for one producer (one thread or one task).

@@ -26,20 +26,16 @@ use arrow::datatypes::{DataType, Field, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use chrono::{NaiveDate, Utc};
 use datafusion::catalog::TableProvider;
-use datafusion::error::DataFusionError;
-use datafusion::logical_expr::{col, lit, Expr};
-use datafusion::scalar::ScalarValue;
-use deltalake::operations::write::SchemaMode;
-use deltalake::protocol::SaveMode;
+use datafusion::logical_expr::{col, lit};
 use futures::StreamExt;
 use kura_engine::access::Access;
-use kura_engine::load::{blocking_stream_plan, BatchSender, InputFile, RejectedRow};
+use kura_engine::load::{InputFile, RejectedRow};
 use kura_engine::query_log::{QueryLogEntry, QueryStatus};
 use kura_engine::{TableName, Warehouse};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use crate::day_write::{DayFiles, DayFormat, DayWrite, Replace};
+use crate::day_write::{self, DayFiles, DayFormat, DayWrite, Replace};
 use crate::derived;
 use crate::error::Ga4Error;
 use crate::export_file::{discover, ExportFile, ExportKind};
@@ -527,9 +523,12 @@ async fn update_columns(
     Ok((records, added, widened))
 }
 
-/// Rebuilds the flat tables from the raw table: for `days`, a few days per commit
-/// ([`DAYS_PER_WRITE`]) so that memory does not grow with the days loaded at once; or every
-/// day in one commit.
+/// Rebuilds the flat tables from the raw table for `days`, or for every day the raw table
+/// holds when `None`. Each day's raw rows are scanned once and flattened into all four tables,
+/// two days at a time, and each table's days are replaced in one commit. A rebuild of every
+/// day (`kura ga4 rebuild`, or a key's type widening) replaces each table whole, its schema
+/// included, so that a failure leaves the old table whole: the load that widened a type has
+/// already recorded its files.
 ///
 /// # Errors
 /// Query and Delta errors.
@@ -540,78 +539,126 @@ pub async fn write_flat_tables(
 ) -> Result<(), Ga4Error> {
     let raw_name = TableName::new(RAW_TABLE.0, RAW_TABLE.1)?;
     let raw = wh.table_schema(&raw_name).await?;
+    let (days, replace) = match days {
+        Some(days) => (days.to_vec(), Replace::Days(days.to_vec())),
+        None => (
+            day_write::table_days(wh, &raw_name, DayFormat::Text).await?,
+            Replace::All,
+        ),
+    };
     let events = EventsLayout::new(&raw, keys);
     let items = ItemsLayout::new(keys);
     let params = LongLayout::new(KeyScope::Event);
     let users = LongLayout::new(KeyScope::User);
-    let all: Vec<&str> = raw.fields().iter().map(|f| f.name().as_str()).collect();
-    let without = |skip: &[&str]| -> Vec<&str> {
-        all.iter().copied().filter(|c| !skip.contains(c)).collect()
-    };
-    let context = [
-        "_event_id",
-        "event_date",
-        "event_timestamp",
-        "event_name",
-        "user_pseudo_id",
+    let layouts: [(&str, SchemaRef, Flatten); 4] = [
+        (
+            "events",
+            events.schema(),
+            Box::new(move |b| events.flatten(b)),
+        ),
+        (
+            "event_params",
+            params.schema(),
+            Box::new(move |b| params.flatten(b)),
+        ),
+        (
+            "user_properties",
+            users.schema(),
+            Box::new(move |b| users.flatten(b)),
+        ),
+        ("items", items.schema(), Box::new(move |b| items.flatten(b))),
     ];
-    let with = |extra: &str| -> Vec<&str> {
-        let mut v: Vec<&str> = context.to_vec();
-        v.push(match extra {
-            EVENT_PARAMS => EVENT_PARAMS,
-            USER_PROPERTIES => USER_PROPERTIES,
-            _ => ITEMS,
+    let mut tables = Vec::with_capacity(layouts.len());
+    for (table, schema, flatten) in layouts {
+        let name = TableName::new(DATASET, table)?;
+        let write = DayWrite::begin(
+            wh,
+            &name,
+            &schema,
+            DayFormat::Date,
+            writer_properties(wh, &schema),
+            file_size(),
+            Some(&replace),
+        )
+        .await?;
+        tables.push(FlatTable {
+            write: Arc::new(write),
+            flatten,
         });
-        v
-    };
-    let source = FlatSource {
-        wh,
-        scan: plain_text_scan(wh, &raw_name).await?,
-        raw: &raw,
-        days,
-    };
-    let (events_cols, params_cols, users_cols, items_cols) = (
-        without(&[ITEMS]),
-        with(EVENT_PARAMS),
-        with(USER_PROPERTIES),
-        with(ITEMS),
-    );
-    // One table at a time: writing them at once was no faster on two cores and held four
-    // tables' Parquet buffers in memory together.
-    let events = Arc::new(events);
-    write_flat(&source, "events", &events_cols, events.schema(), move |b| {
-        events.flatten(b)
-    })
-    .await?;
-    let params = Arc::new(params);
-    write_flat(
-        &source,
-        "event_params",
-        &params_cols,
-        params.schema(),
-        move |b| params.flatten(b),
-    )
-    .await?;
-    let users = Arc::new(users);
-    write_flat(
-        &source,
-        "user_properties",
-        &users_cols,
-        users.schema(),
-        move |b| users.flatten(b),
-    )
-    .await?;
-    let items = Arc::new(items);
-    write_flat(&source, "items", &items_cols, items.schema(), move |b| {
-        items.flatten(b)
-    })
-    .await?;
+    }
+    let tables = Arc::new(tables);
+    let scan = plain_text_scan(wh, &raw_name).await?;
+    let handle = tokio::runtime::Handle::current();
+    let mut running = futures::stream::iter(days.into_iter().map(|day| {
+        let (tables, scan, raw, handle) =
+            (tables.clone(), scan.clone(), raw.clone(), handle.clone());
+        tokio::task::spawn_blocking(move || handle.block_on(flatten_day(&scan, &raw, &tables, day)))
+    }))
+    .buffer_unordered(FLAT_DAYS_AT_ONCE);
+    while let Some(done) = running.next().await {
+        done.map_err(|_| poisoned())??;
+    }
+    drop(running);
+    let tables = Arc::into_inner(tables).ok_or_else(poisoned)?;
+    for table in tables {
+        let write = Arc::into_inner(table.write).ok_or_else(poisoned)?;
+        write.commit(Some(&replace), []).await?;
+    }
+    Ok(())
+}
+
+/// Days flattened at once: one per core of this 2-core target, each on a thread of its own.
+/// Each holds one open Parquet file per flat table, so this also bounds the phase's memory.
+const FLAT_DAYS_AT_ONCE: usize = 2;
+
+type Flatten =
+    Box<dyn Fn(&RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> + Send + Sync>;
+
+/// A flat table being rebuilt: its write and how a raw batch becomes its rows.
+struct FlatTable {
+    write: Arc<DayWrite>,
+    flatten: Flatten,
+}
+
+/// Scans one day of the raw table and writes its rows to every flat table.
+async fn flatten_day(
+    scan: &RawScan,
+    raw: &SchemaRef,
+    tables: &[FlatTable],
+    day: NaiveDate,
+) -> Result<(), Ga4Error> {
+    let mut stream = scan
+        .session
+        .read_table(scan.provider.clone())?
+        .filter(col("event_date").eq(lit(day.format("%Y%m%d").to_string())))?
+        .execute_stream()
+        .await?;
+    let mut files: Vec<DayFiles> = tables.iter().map(|t| t.write.files()).collect();
+    while let Some(batch) = stream.next().await {
+        // The scan returns the partition column as a dictionary; the layouts read the stored
+        // types.
+        let batch = schema::conform_batch(&batch?, raw).map_err(|source| Ga4Error::Arrow {
+            context: format!("reading day {day} of the raw table"),
+            source,
+        })?;
+        for (table, files) in tables.iter().zip(files.iter_mut()) {
+            let rows = (table.flatten)(&batch).map_err(|source| Ga4Error::Arrow {
+                context: format!("flattening day {day}"),
+                source,
+            })?;
+            files.write(day, &rows).await?;
+        }
+    }
+    for files in files {
+        files.finish().await?;
+    }
     Ok(())
 }
 
 /// The raw table as the flat tables read it: text as plain UTF-8 rather than string views.
 /// The flat tables store plain UTF-8, so views would be built by the scan (at every level of
 /// the nested columns) only to be converted back.
+#[derive(Clone)]
 struct RawScan {
     session: datafusion::prelude::SessionContext,
     provider: Arc<dyn TableProvider>,
@@ -643,141 +690,6 @@ async fn plain_text_scan(wh: &Warehouse, raw: &TableName) -> Result<RawScan, Ga4
         session: datafusion::prelude::SessionContext::new_with_state(state),
         provider,
     })
-}
-
-/// The session a GA4 table's Delta write plans its input in: delta-rs's own, with one target
-/// partition. With more, the planner splits the single input stream, and delta-rs then
-/// hash-repartitions the rows by `event_date` (a copy of every batch) before its partition
-/// writers split each batch by day again (a second copy). The input is produced on threads of
-/// its own (file decoding, the raw scan), so one writer stream keeps both cores busy; a 1 M-event
-/// load took 12.3 s with the split and 10.9 s without (bench/RESULTS.md).
-fn single_stream_write_session() -> Arc<dyn datafusion::catalog::Session> {
-    let base = deltalake::delta_datafusion::create_session().state();
-    let config = base.config().clone().with_target_partitions(1);
-    Arc::new(
-        datafusion::execution::SessionStateBuilder::new_from_existing(base)
-            .with_config(config)
-            .build(),
-    )
-}
-
-/// Days written by one Delta write of a flat table. delta-rs keeps a Parquet writer open for
-/// every day partition a write has seen until the write ends, so the days of one write bound
-/// a load's memory: a week or a year of export is written a few days at a time.
-const DAYS_PER_WRITE: usize = 2;
-
-/// What every flat table is built from: the raw table's schema and the days to rebuild.
-struct FlatSource<'a> {
-    wh: &'a Warehouse,
-    scan: RawScan,
-    raw: &'a SchemaRef,
-    /// The days to replace; `None` rebuilds the whole table.
-    days: Option<&'a [NaiveDate]>,
-}
-
-/// Scans the raw table's `columns` for the source's days, maps each batch with `flatten` and
-/// replaces those days of `ga4.<table>`, [`DAYS_PER_WRITE`] days per commit. A rebuild of
-/// every day (`kura ga4 rebuild`, or a key's type widening) is one commit, so that a failure
-/// leaves the old table whole: the load that widened a type has already recorded its files.
-async fn write_flat(
-    source: &FlatSource<'_>,
-    table: &str,
-    columns: &[&str],
-    schema: SchemaRef,
-    flatten: impl Fn(&RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError>
-        + Send
-        + Clone
-        + 'static,
-) -> Result<(), Ga4Error> {
-    let name = TableName::new(DATASET, table)?;
-    let Some(days) = source.days else {
-        return write_flat_days(source, &name, columns, &schema, flatten, None).await;
-    };
-    for days in days.chunks(DAYS_PER_WRITE) {
-        write_flat_days(source, &name, columns, &schema, flatten.clone(), Some(days)).await?;
-    }
-    Ok(())
-}
-
-/// One Delta write of a flat table: `days` (all of them when `None`) scanned from the raw
-/// table and flattened; the table's files for those days (all of them) replaced in one commit.
-async fn write_flat_days(
-    source: &FlatSource<'_>,
-    name: &TableName,
-    columns: &[&str],
-    schema: &SchemaRef,
-    flatten: impl Fn(&RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> + Send + 'static,
-    days: Option<&[NaiveDate]>,
-) -> Result<(), Ga4Error> {
-    let FlatSource { wh, raw, .. } = *source;
-    let RawScan { session, provider } = &source.scan;
-    let mut df = session
-        .read_table(provider.clone())?
-        .select_columns(columns)?;
-    if let Some(days) = days {
-        let days = days
-            .iter()
-            .map(|d| lit(d.format("%Y%m%d").to_string()))
-            .collect();
-        df = df.filter(col("event_date").in_list(days, false))?;
-    }
-    let mut stream = df.execute_stream().await?;
-    // The scan returns the partition column as a dictionary; the layouts read the stored
-    // types.
-    let scanned: SchemaRef = Arc::new(arrow::datatypes::Schema::new(
-        columns
-            .iter()
-            .filter_map(|c| raw.field_with_name(c).ok().cloned())
-            .collect::<Vec<_>>(),
-    ));
-    let handle = tokio::runtime::Handle::current();
-    let plan = blocking_stream_plan(schema.clone(), move |tx: BatchSender| {
-        handle.block_on(async move {
-            while let Some(batch) = stream.next().await {
-                let mapped = batch.and_then(|b| {
-                    schema::conform_batch(&b, &scanned)
-                        .and_then(|b| flatten(&b))
-                        .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
-                });
-                if tx.send(mapped).await.is_err() {
-                    return;
-                }
-            }
-        });
-    })?;
-    let existing = wh.store().open(name).await?;
-    let delta = match existing.clone() {
-        Some(t) => t,
-        None => wh.store().open_or_new(name).await?,
-    };
-    let mut builder = delta
-        .write(Vec::new())
-        .with_session_state(single_stream_write_session())
-        .with_input_plan(plan)
-        .with_writer_properties(writer_properties(wh, schema))
-        .with_target_file_size(file_size())
-        .with_partition_columns(["event_date"]);
-    builder = match (&existing, days) {
-        (None, _) => builder.with_save_mode(SaveMode::Append),
-        (Some(_), Some(days)) => {
-            let values: Vec<Expr> = days
-                .iter()
-                .map(|d| lit(ScalarValue::Date32(Some(state::date_to_days(*d)))))
-                .collect();
-            builder
-                .with_save_mode(SaveMode::Overwrite)
-                .with_schema_mode(SchemaMode::Merge)
-                .with_replace_where(col("event_date").in_list(values, false))
-        }
-        (Some(_), None) => builder
-            .with_save_mode(SaveMode::Overwrite)
-            .with_schema_mode(SchemaMode::Overwrite),
-    };
-    builder.await.map_err(|source| Ga4Error::Delta {
-        table: name.to_string(),
-        source: Box::new(source),
-    })?;
-    Ok(())
 }
 
 #[derive(Default)]

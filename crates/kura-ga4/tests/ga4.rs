@@ -637,7 +637,8 @@ async fn parquet_shards_with_30_and_31_columns_load_by_name() {
 }
 
 /// The `event_date` partitions each commit of a Delta table added files to, in version order.
-fn days_per_commit(table_dir: &Path) -> Vec<std::collections::BTreeSet<String>> {
+/// The days of the files each commit of a table adds, one entry per file.
+fn days_per_commit(table_dir: &Path) -> Vec<Vec<String>> {
     let mut logs: Vec<PathBuf> = std::fs::read_dir(table_dir.join("_delta_log"))
         .expect("delta log")
         .map(|e| e.expect("entry").path())
@@ -646,7 +647,7 @@ fn days_per_commit(table_dir: &Path) -> Vec<std::collections::BTreeSet<String>> 
     logs.sort();
     logs.iter()
         .map(|log| {
-            std::fs::read_to_string(log)
+            let mut days: Vec<String> = std::fs::read_to_string(log)
                 .expect("read commit")
                 .lines()
                 .filter_map(|line| serde_json::from_str::<Value>(line).ok())
@@ -655,13 +656,15 @@ fn days_per_commit(table_dir: &Path) -> Vec<std::collections::BTreeSet<String>> 
                         .as_str()
                         .map(str::to_string)
                 })
-                .collect()
+                .collect();
+            days.sort();
+            days
         })
         .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn many_days_are_written_a_few_at_a_time_and_rebuilt_whole() {
+async fn many_days_are_written_in_one_commit_and_rebuilt_whole() {
     let p = project();
     let files: Vec<PathBuf> = (1..=5)
         .map(|day| {
@@ -691,19 +694,29 @@ async fn many_days_are_written_a_few_at_a_time_and_rebuilt_whole() {
         "2024-06-05|5|10",
     ];
     assert_eq!(p.rows(counts).await, expected);
-    let warehouse = p.dir.path().join(".kura/warehouse/ga4");
-    for table in ["events", "event_params"] {
+    // Every day in one commit, each day's rows in one file: a day's file is closed before
+    // the writer moves on, so two writers never split a day.
+    let all_days: Vec<String> = (1..=5).map(|d| format!("2024-06-0{d}")).collect();
+    let warehouse = p.dir.path().join(".kura/warehouse");
+    for table in ["ga4/events", "ga4/event_params"] {
         let commits = days_per_commit(&warehouse.join(table));
-        let written: Vec<usize> = commits.iter().map(|days| days.len()).collect();
-        assert!(
-            written.iter().all(|&n| n <= 2) && written.iter().sum::<usize>() == 5,
-            "ga4.{table}: days per commit {written:?}"
-        );
+        assert_eq!(commits, [all_days.clone()], "{table}");
     }
+    let raw = days_per_commit(&warehouse.join("raw/ga4_events"));
+    assert_eq!(
+        raw,
+        [all_days
+            .iter()
+            .map(|d| d.replace('-', ""))
+            .collect::<Vec<_>>()]
+    );
 
-    // A rebuild replaces every day, a few at a time, and loses none.
+    // A rebuild replaces every day in one commit, and loses none.
     kura_ga4::rebuild(&p.wh, "alice").await.expect("rebuild");
     assert_eq!(p.rows(counts).await, expected);
+    let commits = days_per_commit(&warehouse.join("ga4/events"));
+    assert_eq!(commits.len(), 2);
+    assert_eq!(commits[1], all_days);
     assert_eq!(
         p.rows("SELECT count(*) FROM ga4.event_params WHERE event_date >= DATE '2024-06-01'")
             .await,
