@@ -25,6 +25,7 @@ one (memory should follow the batch size, not the input size).
 --skip-kura runs the generator and the DuckDB side only.
 """
 import argparse
+import statistics
 import json
 import os
 import random
@@ -444,6 +445,8 @@ def main():
     ap.add_argument("--memory-events", type=int, default=0,
                     help="also load an input of this many events with kura, for its peak RSS only")
     ap.add_argument("--skip-kura", action="store_true", help="generator and DuckDB side only")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="runs of each side, interleaved; the table reports the medians")
     ap.add_argument("--duckdb-job", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.duckdb_job:
@@ -456,27 +459,40 @@ def main():
     input_mb = sum(p.stat().st_size for p in data.glob("events_*.json")) / 1e6
     work = HERE / "data" / "work-ga4-load"
 
-    d_secs, d_rss, d_info = duckdb_load(data, work)
-    print(f"duckdb: {d_secs:.2f} s ({d_info['keys_s']:.2f} s keys, {d_info['wide_s']:.2f} s wide), "
-          f"{args.events / d_secs:,.0f} events/s, peak RSS {mb(d_rss)}, {d_info['columns']} columns "
-          f"({d_info['param_columns']} parameter keys), {d_info['rows']:,} rows, "
-          f"{d_info['bytes'] / 1e6:,.1f} MB Parquet", flush=True)
-    if d_info["rows"] != args.events:
-        raise SystemExit(f"DuckDB wrote {d_info['rows']} rows for {args.events} events")
+    # Both sides are run in turn, several times: on a shared 2-core machine a single run of
+    # either varies by 20 % or more from one minute to the next.
+    d_runs, k_runs = [], []
+    summary, got, err = "", None, ""
+    for r in range(args.rounds):
+        d_secs, d_rss, d_info = duckdb_load(data, work)
+        d_runs.append((d_secs, d_rss))
+        print(f"duckdb: {d_secs:.2f} s ({d_info['keys_s']:.2f} s keys, {d_info['wide_s']:.2f} s wide), "
+              f"{args.events / d_secs:,.0f} events/s, peak RSS {mb(d_rss)}, {d_info['columns']} columns "
+              f"({d_info['param_columns']} parameter keys), {d_info['rows']:,} rows, "
+              f"{d_info['bytes'] / 1e6:,.1f} MB Parquet", flush=True)
+        if d_info["rows"] != args.events:
+            raise SystemExit(f"DuckDB wrote {d_info['rows']} rows for {args.events} events")
+        if args.skip_kura:
+            continue
+        project = work / f"kura-{args.events}"
+        k_secs, k_rss, summary = kura_load(args.kura, data, project)
+        k_runs.append((k_secs, k_rss))
+        print(summary.rstrip())
+        print(f"kura: {k_secs:.2f} s, {args.events / k_secs:,.0f} events/s, peak RSS {mb(k_rss)}", flush=True)
+        if r == 0:
+            got, err = kura_check(args.kura, project)
+            if got is not None and got != (d_info["rows"], d_info["eng"]):
+                raise SystemExit(f"kura and DuckDB disagree: kura (rows, sum engagement) {got}, "
+                                 f"DuckDB {(d_info['rows'], d_info['eng'])}")
+        shutil.rmtree(project, ignore_errors=True)
     if args.skip_kura:
         return
-
-    project = work / f"kura-{args.events}"
-    k_secs, k_rss, summary = kura_load(args.kura, data, project)
-    print(summary.rstrip())
-    print(f"kura: {k_secs:.2f} s, {args.events / k_secs:,.0f} events/s, peak RSS {mb(k_rss)}", flush=True)
-    got, err = kura_check(args.kura, project)
-    if got is not None and got != (d_info["rows"], d_info["eng"]):
-        raise SystemExit(f"kura and DuckDB disagree: kura (rows, sum engagement) {got}, "
-                         f"DuckDB {(d_info['rows'], d_info['eng'])}")
     check = ("ga4.events row count and sum(param_engagement_time_msec) equal DuckDB's" if got
              else f"not checked ({err.splitlines()[-1] if err else 'no output'})")
-    shutil.rmtree(project, ignore_errors=True)
+    d_secs, d_rss = statistics.median(t for t, _ in d_runs), max(m for _, m in d_runs)
+    k_secs, k_rss = statistics.median(t for t, _ in k_runs), max(m for _, m in k_runs)
+    spread = (f"kura {min(t for t, _ in k_runs):.1f}-{max(t for t, _ in k_runs):.1f} s, "
+              f"DuckDB {min(t for t, _ in d_runs):.1f}-{max(t for t, _ in d_runs):.1f} s")
 
     mem_line = ""
     if args.memory_events:
@@ -510,6 +526,8 @@ parameter and user property keys). Whole-process wall time and peak RSS ({rss_to
   {d_info['bytes'] / 1e6:,.1f} MB).
 
 Check: {check}.
+
+Median of {args.rounds} interleaved runs of each (range: {spread}); peak RSS is the largest of the runs.
 
 | | seconds | events/s | peak RSS |
 |---|---:|---:|---:|

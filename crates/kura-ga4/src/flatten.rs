@@ -92,9 +92,21 @@ impl PathColumn {
                     .as_any()
                     .downcast_ref::<StringArray>()
                     .ok_or_else(|| ArrowError::CastError("event_date is not text".into()))?;
+                // A batch holds one day, so the previous row's date is nearly always it.
+                let mut last: Option<(&str, Option<i32>)> = None;
                 Ok(Arc::new(
                     text.iter()
-                        .map(|v| v.and_then(parse_yyyymmdd))
+                        .map(|v| {
+                            let v = v?;
+                            match last {
+                                Some((seen, days)) if seen == v => days,
+                                _ => {
+                                    let days = parse_yyyymmdd(v);
+                                    last = Some((v, days));
+                                    days
+                                }
+                            }
+                        })
                         .collect::<Date32Array>(),
                 ))
             }

@@ -421,6 +421,11 @@ pub async fn rebuild(wh: &Warehouse, principal: &str) -> Result<Ga4LoadOutcome, 
 /// Statistics are kept for top-level columns of fixed-width types only. Text minima and
 /// maxima prune nothing in these tables (every day's file holds every event name, key and
 /// user), and computing them was a tenth of a 1 M-event load's CPU time.
+///
+/// Top-level 64-bit numbers (timestamps, ids, amounts) are written without a dictionary. Most
+/// are distinct, so the dictionary overflowed and fell back to plain encoding anyway, after
+/// interning every value: a 1 M-event load took 0.6 s less without it, in files of the same
+/// size.
 fn writer_properties(wh: &Warehouse, schema: &arrow::datatypes::Schema) -> WriterProperties {
     let mut builder = wh
         .project()
@@ -432,11 +437,15 @@ fn writer_properties(wh: &Warehouse, schema: &arrow::datatypes::Schema) -> Write
         .set_statistics_enabled(EnabledStatistics::None);
     for field in schema.fields() {
         let data_type = field.data_type();
+        let path = || ColumnPath::from(field.name().as_str());
         if data_type.is_primitive() || *data_type == DataType::Boolean {
-            builder = builder.set_column_statistics_enabled(
-                ColumnPath::from(field.name().as_str()),
-                EnabledStatistics::Page,
-            );
+            builder = builder.set_column_statistics_enabled(path(), EnabledStatistics::Page);
+        }
+        if matches!(
+            data_type,
+            DataType::Int64 | DataType::Float64 | DataType::Timestamp(..)
+        ) {
+            builder = builder.set_column_dictionary_enabled(path(), false);
         }
     }
     builder.build()
