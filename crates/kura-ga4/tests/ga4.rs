@@ -700,7 +700,7 @@ async fn many_days_are_written_in_one_commit_and_rebuilt_whole() {
     let warehouse = p.dir.path().join(".kura/warehouse");
     for table in ["ga4/events", "ga4/event_params"] {
         let commits = days_per_commit(&warehouse.join(table));
-        assert_eq!(commits, [all_days.clone()], "{table}");
+        assert_eq!(commits, std::slice::from_ref(&all_days), "{table}");
     }
     let raw = days_per_commit(&warehouse.join("raw/ga4_events"));
     assert_eq!(
