@@ -21,7 +21,7 @@ use delta_kernel::expressions::Scalar;
 use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
 use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TableReference};
-use deltalake::kernel::{Action, Add, MetadataExt, StructType};
+use deltalake::kernel::{Action, Add, LogicalFileView, MetadataExt, StructType};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::DeltaTable;
 use futures::TryStreamExt;
@@ -89,24 +89,39 @@ pub(crate) async fn table_days(
     let Some(table) = wh.store().open(name).await? else {
         return Ok(Vec::new());
     };
-    let state = table.snapshot().map_err(delta)?;
-    let log_store = table.log_store();
-    let files: Vec<_> = state
-        .snapshot()
-        .file_views(log_store.as_ref(), None)
-        .try_collect()
-        .await
-        .map_err(delta)?;
     let pattern = match format {
         DayFormat::Text => "%Y%m%d",
         DayFormat::Date => "%Y-%m-%d",
     };
-    let days: BTreeSet<NaiveDate> = files
-        .iter()
-        .filter_map(|f| f.partition_values_map().remove(DAY_COLUMN).flatten())
-        .filter_map(|day| NaiveDate::parse_from_str(&day, pattern).ok())
+    let days: BTreeSet<NaiveDate> = files_by_day(&table)
+        .await
+        .map_err(delta)?
+        .into_iter()
+        .filter_map(|(day, _)| NaiveDate::parse_from_str(&day?, pattern).ok())
         .collect();
     Ok(days.into_iter().collect())
+}
+
+/// The live files of `table`, each with its day as the log spells it.
+async fn files_by_day(
+    table: &DeltaTable,
+) -> Result<Vec<(Option<String>, LogicalFileView)>, deltalake::DeltaTableError> {
+    let log_store = table.log_store();
+    let files: Vec<LogicalFileView> = table
+        .snapshot()?
+        .snapshot()
+        .file_views(log_store.as_ref(), None)
+        .try_collect()
+        .await?;
+    Ok(files
+        .into_iter()
+        .map(|file| {
+            (
+                file.partition_values_map().remove(DAY_COLUMN).flatten(),
+                file,
+            )
+        })
+        .collect())
 }
 
 /// One write of whole days to a GA4 table; see the module documentation.
@@ -121,12 +136,14 @@ pub(crate) struct DayWrite {
     format: DayFormat,
     /// Whether the commit creates the table.
     created: bool,
+    /// What the commit removes; nothing when `None`.
+    replace: Option<Replace>,
     adds: Mutex<Vec<Add>>,
 }
 
 impl DayWrite {
-    /// Prepares a write of batches of `schema` to `name`; a table that does not exist yet is
-    /// created by the commit. With [`Replace::All`] the table takes `schema` as it is (a column may change
+    /// Prepares a write of batches of `schema` to `name` whose commit replaces what `replace`
+    /// names; a table that does not exist yet is created by the commit. With [`Replace::All`] the table takes `schema` as it is (a column may change
     /// type); otherwise columns of `schema` the table lacks are added, and columns the batches
     /// lack read NULL.
     pub(crate) async fn begin(
@@ -136,7 +153,7 @@ impl DayWrite {
         format: DayFormat,
         properties: WriterProperties,
         target_file_size: Option<NonZeroU64>,
-        replace: Option<&Replace>,
+        replace: Option<Replace>,
     ) -> Result<Self, Ga4Error> {
         let delta = |source: deltalake::DeltaTableError| Ga4Error::Delta {
             table: name.to_string(),
@@ -203,6 +220,7 @@ impl DayWrite {
             config,
             format,
             created: current.is_none(),
+            replace,
             adds: Mutex::new(Vec::new()),
         })
     }
@@ -215,11 +233,10 @@ impl DayWrite {
         }
     }
 
-    /// Commits every file the [`DayFiles`] of this write have finished, replacing what
-    /// `replace` names (nothing when `None`), with `metadata` in the commit's information.
+    /// Commits every file the [`DayFiles`] of this write have finished, replacing what the
+    /// write's [`Replace`] names, with `metadata` in the commit's information.
     pub(crate) async fn commit(
         self,
-        replace: Option<&Replace>,
         metadata: impl IntoIterator<Item = (String, serde_json::Value)>,
     ) -> Result<(), Ga4Error> {
         let delta = |source: deltalake::DeltaTableError| Ga4Error::Delta {
@@ -255,6 +272,7 @@ impl DayWrite {
                     .map_err(|e| delta(e.into()))?,
             ));
         }
+        let replace = self.replace.as_ref();
         let predicate = match replace {
             None => None,
             Some(replace) => {
@@ -266,15 +284,7 @@ impl DayWrite {
                     ),
                     Replace::All => None,
                 };
-                let log_store = self.table.log_store();
-                let files: Vec<_> = state
-                    .snapshot()
-                    .file_views(log_store.as_ref(), None)
-                    .try_collect()
-                    .await
-                    .map_err(delta)?;
-                for file in files {
-                    let day = file.partition_values_map().remove(DAY_COLUMN).flatten();
+                for (day, file) in files_by_day(&self.table).await.map_err(delta)? {
                     let replaced = match (&days, day) {
                         (None, _) => true,
                         (Some(days), Some(day)) => days.contains(&day),

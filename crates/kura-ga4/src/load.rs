@@ -271,7 +271,6 @@ async fn load_authorized(
     let target = raw_schema(&extra);
     let loaded_at = Utc::now();
     let days: Vec<NaiveDate> = plans.iter().map(|p| p.date).collect();
-    let replace = existing_raw.is_some().then(|| Replace::Days(days.clone()));
     let write = Arc::new(
         DayWrite::begin(
             wh,
@@ -280,7 +279,7 @@ async fn load_authorized(
             DayFormat::Text,
             writer_properties(wh, &target),
             file_size(),
-            replace.as_ref(),
+            existing_raw.is_some().then(|| Replace::Days(days.clone())),
         )
         .await?,
     );
@@ -305,13 +304,10 @@ async fn load_authorized(
     .map_err(|_| poisoned())??;
     let write = Arc::into_inner(write).ok_or_else(poisoned)?;
     write
-        .commit(
-            replace.as_ref(),
-            [(
-                "kura.ga4_load".to_string(),
-                serde_json::json!({ "load_id": load_id }),
-            )],
-        )
+        .commit([(
+            "kura.ga4_load".to_string(),
+            serde_json::json!({ "load_id": load_id }),
+        )])
         .await?;
     outcome.phases.push(("raw", started.elapsed()));
     if !results.rejected.is_empty() {
@@ -590,7 +586,7 @@ pub async fn write_flat_tables(
             DayFormat::Date,
             writer_properties(wh, &schema),
             file_size(),
-            Some(&replace),
+            Some(replace.clone()),
         )
         .await?;
         tables.push(FlatTable {
@@ -614,7 +610,7 @@ pub async fn write_flat_tables(
     let tables = Arc::into_inner(tables).ok_or_else(poisoned)?;
     for table in tables {
         let write = Arc::into_inner(table.write).ok_or_else(poisoned)?;
-        write.commit(Some(&replace), []).await?;
+        write.commit([]).await?;
     }
     Ok(())
 }
