@@ -41,7 +41,6 @@ pub use source::{
     open_decompressed, open_hashed, storable_schema, Chunk, ContentHash, FileFormat, FileSource,
     InputFile, RejectedRow, CHUNK_ROWS,
 };
-pub use stream::{blocking_stream_plan, BatchSender};
 
 use crate::access::Access;
 use crate::error::{EngineError, RejectedRowSummary};
