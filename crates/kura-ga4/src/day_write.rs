@@ -10,7 +10,7 @@
 //! A [`DayWrite`] is shared by the threads that produce batches; each holds its own
 //! [`DayFiles`], so the Parquet encoding runs on every core that decodes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex};
 
@@ -82,6 +82,20 @@ pub(crate) async fn table_days(
     name: &TableName,
     format: DayFormat,
 ) -> Result<Vec<NaiveDate>, Ga4Error> {
+    Ok(day_rows(wh, name, format)
+        .await?
+        .into_iter()
+        .map(|(day, _)| day)
+        .collect())
+}
+
+/// The days `name` holds and the rows of each, in day order, from its log (the files' record
+/// counts; a file without one counts as empty).
+pub(crate) async fn day_rows(
+    wh: &Warehouse,
+    name: &TableName,
+    format: DayFormat,
+) -> Result<Vec<(NaiveDate, u64)>, Ga4Error> {
     let delta = |source: deltalake::DeltaTableError| Ga4Error::Delta {
         table: name.to_string(),
         source: Box::new(source),
@@ -93,12 +107,12 @@ pub(crate) async fn table_days(
         DayFormat::Text => "%Y%m%d",
         DayFormat::Date => "%Y-%m-%d",
     };
-    let days: BTreeSet<NaiveDate> = files_by_day(&table)
-        .await
-        .map_err(delta)?
-        .into_iter()
-        .filter_map(|(day, _)| NaiveDate::parse_from_str(&day?, pattern).ok())
-        .collect();
+    let mut days: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+    for (day, file) in files_by_day(&table).await.map_err(delta)? {
+        if let Some(day) = day.and_then(|d| NaiveDate::parse_from_str(&d, pattern).ok()) {
+            *days.entry(day).or_default() += file.num_records().unwrap_or(0) as u64;
+        }
+    }
     Ok(days.into_iter().collect())
 }
 

@@ -368,7 +368,9 @@ async fn load_authorized(
 
     // 4. Sessions and pages.
     let derived_started = Instant::now();
-    let summary = derived::rebuild(wh, &keys).await?;
+    // A rewrite of every flat day (a widened type) changes no value the derived tables read,
+    // so only the loaded days are recomputed either way.
+    let summary = derived::update(wh, &keys, derived::ChangedDays::Loaded(&days)).await?;
     outcome
         .phases
         .push(("sessions and pages", derived_started.elapsed()));
@@ -400,7 +402,7 @@ pub async fn rebuild(wh: &Warehouse, principal: &str) -> Result<Ga4LoadOutcome, 
         .map(|c| c.column)
         .collect();
     write_flat_tables(wh, &keys, None).await?;
-    let summary = derived::rebuild(wh, &keys).await?;
+    let summary = derived::update(wh, &keys, derived::ChangedDays::All).await?;
     Ok(Ga4LoadOutcome {
         load_id: uuid::Uuid::new_v4().to_string(),
         events_without_session: summary.events_without_session,

@@ -723,3 +723,151 @@ async fn many_days_are_written_in_one_commit_and_rebuilt_whole() {
         ["30"]
     );
 }
+
+/// `ga4.sessions` and `ga4.pages` after a load, and the same tables recomputed whole by
+/// `kura ga4 rebuild`: the update of the loaded days must give what a full recompute gives.
+async fn assert_derived_as_rebuilt(p: &TestProject, step: &str) -> Vec<String> {
+    let sessions = "SELECT * FROM ga4.sessions ORDER BY session_key";
+    let pages = "SELECT * FROM ga4.pages ORDER BY event_date, page_location";
+    let (updated, updated_pages) = (p.rows(sessions).await, p.rows(pages).await);
+    kura_ga4::rebuild(&p.wh, "alice").await.expect("rebuild");
+    assert_eq!(updated, p.rows(sessions).await, "sessions after {step}");
+    assert_eq!(updated_pages, p.rows(pages).await, "pages after {step}");
+    p.rows(
+        "SELECT session_key, session_date, session_end_date, events, purchases FROM ga4.sessions
+         ORDER BY session_key",
+    )
+    .await
+}
+
+fn session_event(date: &str, second: i64, name: &str, user: &str, session: i64) -> Value {
+    event(
+        date,
+        second,
+        name,
+        user,
+        vec![
+            param("ga_session_id", json!(session)),
+            param("page_location", json!(format!("/{name}"))),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_and_pages_are_updated_for_the_loaded_days_only() {
+    let p = project();
+    let day1 = vec![
+        session_event("20240601", 86_100, "page_view", "u1", 1),
+        session_event("20240601", 86_200, "page_view", "u1", 1),
+        session_event("20240601", 36_000, "page_view", "u2", 2),
+        session_event("20240601", 43_200, "page_view", "u3", 3),
+    ];
+    let file = p.write_lines("events_20240601.json", &day1);
+    p.load(&[file], 0).await.expect("day 1");
+    assert_eq!(
+        assert_derived_as_rebuilt(&p, "day 1").await,
+        [
+            "u1.1|2024-06-01|2024-06-01|2|0",
+            "u2.2|2024-06-01|2024-06-01|1|0",
+            "u3.3|2024-06-01|2024-06-01|1|0",
+        ]
+    );
+
+    // Day 3's intraday file holds a session the daily file will not have.
+    let intraday = p.write_lines(
+        "events_intraday_20240603.json",
+        &[
+            session_event("20240603", 100, "page_view", "u5", 5),
+            session_event("20240603", 200, "page_view", "u6", 6),
+        ],
+    );
+    p.load(&[intraday], 0).await.expect("day 3 intraday");
+    assert_derived_as_rebuilt(&p, "day 3 intraday").await;
+
+    // Day 2 continues u1's session across midnight: it keeps its first day as its partition.
+    let day2 = p.write_lines(
+        "events_20240602.json",
+        &[
+            session_event("20240602", 300, "purchase", "u1", 1),
+            session_event("20240602", 500, "page_view", "u4", 4),
+        ],
+    );
+    p.load(&[day2], 0).await.expect("day 2");
+    let daily3 = p.write_lines(
+        "events_20240603.json",
+        &[session_event("20240603", 100, "page_view", "u5", 5)],
+    );
+    p.load(&[daily3], 0).await.expect("day 3 daily");
+    assert_eq!(
+        assert_derived_as_rebuilt(&p, "days 2 and 3").await,
+        [
+            "u1.1|2024-06-01|2024-06-02|3|1",
+            "u2.2|2024-06-01|2024-06-01|1|0",
+            "u3.3|2024-06-01|2024-06-01|1|0",
+            "u4.4|2024-06-02|2024-06-02|1|0",
+            "u5.5|2024-06-03|2024-06-03|1|0",
+        ]
+    );
+
+    // Day 1 revised: u2's session is gone, u1's has one event less on day 1 and keeps its
+    // day 2 purchase, which the update reads from the day its stored span reaches.
+    let revised = p.write_lines("events_20240601.json", &[day1[1].clone(), day1[3].clone()]);
+    let out = p.load(&[revised], 0).await.expect("day 1 revised");
+    assert_eq!(out.days.len(), 1);
+    assert_eq!(
+        assert_derived_as_rebuilt(&p, "day 1 revised").await,
+        [
+            "u1.1|2024-06-01|2024-06-02|2|1",
+            "u3.3|2024-06-01|2024-06-01|1|0",
+            "u4.4|2024-06-02|2024-06-02|1|0",
+            "u5.5|2024-06-03|2024-06-03|1|0",
+        ]
+    );
+    assert_eq!(
+        p.rows("SELECT event_date, page_location, page_views FROM ga4.pages ORDER BY 1, 2")
+            .await,
+        [
+            "2024-06-01|/page_view|2",
+            "2024-06-02|/page_view|1",
+            "2024-06-03|/page_view|1",
+        ]
+    );
+
+    // Tables of an older layout (unpartitioned, no session_end_date) are recomputed whole
+    // on the next load.
+    for (table, sql) in [
+        ("sessions", "SELECT session_key, events FROM ga4.sessions"),
+        ("pages", "SELECT page_location FROM ga4.pages"),
+    ] {
+        let old =
+            p.wh.query(sql, &QueryContext::new("alice"))
+                .await
+                .expect(sql);
+        let name = kura_engine::TableName::new("ga4", table).expect("name");
+        p.wh.store()
+            .open_or_new(&name)
+            .await
+            .expect("open")
+            .write(old.batches)
+            .with_save_mode(deltalake::protocol::SaveMode::Overwrite)
+            .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
+            .with_partition_columns(std::iter::empty::<String>())
+            .await
+            .expect("write the old layout");
+    }
+    let day4 = p.write_lines(
+        "events_20240604.json",
+        &[session_event("20240604", 100, "page_view", "u7", 7)],
+    );
+    p.load(&[day4], 0).await.expect("day 4");
+    assert_eq!(
+        assert_derived_as_rebuilt(&p, "day 4 over the old layout").await,
+        [
+            "u1.1|2024-06-01|2024-06-02|2|1",
+            "u3.3|2024-06-01|2024-06-01|1|0",
+            "u4.4|2024-06-02|2024-06-02|1|0",
+            "u5.5|2024-06-03|2024-06-03|1|0",
+            "u7.7|2024-06-04|2024-06-04|1|0",
+        ]
+    );
+}
