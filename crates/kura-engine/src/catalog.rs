@@ -73,6 +73,13 @@ impl CatalogShared {
         }
     }
 
+    /// Whether queries naming `name` read its stored Delta table, not a view or a stand-in.
+    pub fn reads_stored_table(&self, name: &TableName) -> bool {
+        self.stub(name).is_none()
+            && self.overlay_sql(name).is_none()
+            && self.store.view_sql(name).is_none()
+    }
+
     fn stub(&self, name: &TableName) -> Option<SchemaRef> {
         self.overlay.lock().ok()?.stubs.get(name).cloned()
     }

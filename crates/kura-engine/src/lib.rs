@@ -27,5 +27,6 @@ pub use materialize::{SchemaChangePolicy, WriteMode, WriteOutcome, WriteRequest}
 pub use project::{Project, ProjectConfig};
 pub use store::{TableName, TableStore, CHECKPOINT_EVERY, COMPACT_EVERY};
 pub use warehouse::{
-    Dialect, DryRun, FoldedQuery, PendingLog, QueryContext, QueryResult, TableInfo, Warehouse,
+    ColumnStats, Dialect, DryRun, FoldedQuery, PendingLog, QueryContext, QueryResult, TableInfo,
+    Warehouse,
 };

@@ -18,7 +18,7 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use deltalake::kernel::transaction::CommitProperties;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::access::{Access, AccessPolicy, SYSTEM_DATASET};
 use crate::catalog::{CatalogShared, WarehouseCatalog};
@@ -173,6 +173,16 @@ pub struct DryRun {
     pub bytes: u64,
     pub files: u64,
     pub tables: Vec<TableScan>,
+}
+
+/// What a stored table's file statistics say about one of its columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnStats {
+    /// Each file's smallest value, as the Delta log writes it (JSON; timestamps truncated to
+    /// milliseconds, so a lower bound). No entry for a file whose values are all NULL.
+    pub file_mins: Vec<serde_json::Value>,
+    /// NULLs in the column, over every file.
+    pub nulls: u64,
 }
 
 /// A table as `kura tables` lists it.
@@ -554,6 +564,62 @@ impl Warehouse {
     ///
     /// # Errors
     /// [`EngineError::TableNotFound`] when it does not exist.
+    /// The statistics the Delta log holds for `column` of `name`, read without scanning:
+    /// what lets a query leave out a filter every file's statistics already satisfy. `None`
+    /// when queries naming `name` do not read a stored table (a view, a planned model), or
+    /// when a file has no statistics for the column.
+    ///
+    /// # Errors
+    /// [`EngineError::Delta`] when the table's log cannot be read.
+    pub async fn column_stats(
+        &self,
+        name: &TableName,
+        column: &str,
+    ) -> Result<Option<ColumnStats>, EngineError> {
+        if !self.catalog.reads_stored_table(name) {
+            return Ok(None);
+        }
+        let Some(table) = self.store.open(name).await? else {
+            return Ok(None);
+        };
+        let delta = |source| EngineError::Delta {
+            table: name.to_string(),
+            source,
+        };
+        let files: Vec<deltalake::kernel::LogicalFileView> = table
+            .snapshot()
+            .map_err(delta)?
+            .snapshot()
+            .file_views(table.log_store().as_ref(), None)
+            .try_collect()
+            .await
+            .map_err(delta)?;
+        let mut stats = ColumnStats {
+            file_mins: Vec::with_capacity(files.len()),
+            nulls: 0,
+        };
+        for file in files {
+            let Some(json) = file.stats() else {
+                return Ok(None);
+            };
+            let Ok(parsed) = serde_json::from_str::<serde_json::Value>(&json) else {
+                return Ok(None);
+            };
+            let Some(nulls) = parsed["nullCount"][column].as_u64() else {
+                return Ok(None);
+            };
+            let rows = parsed["numRecords"].as_u64();
+            stats.nulls += nulls;
+            match parsed["minValues"].get(column) {
+                Some(min) if !min.is_null() => stats.file_mins.push(min.clone()),
+                // Only a file of NULLs (or no rows) may lack a minimum.
+                _ if rows == Some(nulls) => {}
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(stats))
+    }
+
     pub async fn table_schema(&self, name: &TableName) -> Result<SchemaRef, EngineError> {
         let table = self
             .store

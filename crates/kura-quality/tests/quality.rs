@@ -583,35 +583,10 @@ async fn every_monitor_scan_is_logged_once() {
     assert!(outcomes[0].error.is_none(), "{:?}", outcomes[0].error);
     assert!(outcomes[1].error.is_some());
     assert!(outcomes[2].error.is_none(), "{:?}", outcomes[2].error);
-    let logged =
-        f.wh.query_internal(
-            "SELECT statement FROM kura._kura.query_log WHERE statement LIKE '%_kura_bucket%'",
-        )
-        .await
-        .expect("query log");
-    let statements: Vec<String> = logged
-        .iter()
-        .flat_map(|b| {
-            let column =
-                arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).expect("text");
-            column
-                .as_any()
-                .downcast_ref::<arrow::array::StringArray>()
-                .expect("strings")
-                .iter()
-                .map(|s| s.unwrap_or_default().to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    assert_eq!(statements.len(), 2, "{statements:?}");
-    assert_eq!(
-        statements
-            .iter()
-            .filter(|s| s.contains("FROM shop.orders_copy "))
-            .count(),
-        1,
-        "{statements:?}"
-    );
+    let orders = monitor_scans(&f, "shop.orders").await;
+    let copy = monitor_scans(&f, "shop.orders_copy").await;
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(copy.len(), 1, "{copy:?}");
 }
 
 #[tokio::test]
@@ -1048,4 +1023,106 @@ async fn a_monitor_on_columns_named_bucket_and_newest_runs() {
         metric(&outcomes[0].metrics, "min", Some("c0"), day).value,
         Some(0.0)
     );
+}
+
+/// The scan statements of the monitors run so far, for `table`.
+async fn monitor_scans(f: &Fixture, table: &str) -> Vec<String> {
+    let logged =
+        f.wh.query_internal(
+            "SELECT statement FROM kura._kura.query_log WHERE statement LIKE '%_kura_bucket%'",
+        )
+        .await
+        .expect("query log");
+    logged
+        .iter()
+        .flat_map(|b| {
+            let column =
+                arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).expect("text");
+            column
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+                .expect("strings")
+                .iter()
+                .map(|s| s.unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+        })
+        .filter(|s| s.ends_with(&format!("FROM {table}")) || s.contains(&format!("FROM {table} ")))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_window_filter_is_left_out_only_when_statistics_show_every_row_in_it() {
+    let f = fixture();
+    let now = at("2026-11-26T06:00:00Z");
+    // Rows on the window's 16 days only; then the same rows and one older row and one row
+    // without a time.
+    let mut recent = String::from("id,happened_at\n");
+    for day in 0..16 {
+        for i in 0..=day {
+            let t = at("2026-11-10T01:00:00Z") + Duration::days(day) + Duration::minutes(i);
+            recent.push_str(&format!("{day}{i},{}\n", t.format("%Y-%m-%dT%H:%M:%SZ")));
+        }
+    }
+    let older = format!("{recent}900,2026-11-09T10:00:00Z\n901,\n");
+    f.load("app.recent", &recent, LoadMode::Append).await;
+    f.load("app.older", &older, LoadMode::Append).await;
+    f.wh.store()
+        .write_view(
+            &TableName::new("app", "recent_view").expect("name"),
+            "SELECT * FROM app.recent",
+        )
+        .expect("view");
+    let spec: kura_quality::MonitorSpec =
+        toml::from_str("time_column = \"happened_at\"\n").expect("spec");
+    let monitors: Vec<TableMonitor> = ["app.recent", "app.older", "app.recent_view"]
+        .into_iter()
+        .map(|table| TableMonitor {
+            table: table.into(),
+            spec: spec.clone(),
+        })
+        .collect();
+    let outcomes = run_monitors(&f.wh, &monitors, &f.scope(now))
+        .await
+        .expect("monitors run");
+    for outcome in &outcomes {
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    }
+
+    let recent_scan = monitor_scans(&f, "app.recent").await;
+    assert_eq!(recent_scan.len(), 1, "{recent_scan:?}");
+    assert!(!recent_scan[0].contains("WHERE"), "{recent_scan:?}");
+    for table in ["app.older", "app.recent_view"] {
+        let scans = monitor_scans(&f, table).await;
+        assert_eq!(scans.len(), 1, "{scans:?}");
+        assert!(scans[0].contains("WHERE"), "{table}: {scans:?}");
+    }
+
+    // The same rows per day either way: the older row and the row without a time are not
+    // counted, and no bucket before the window appears.
+    let row_counts = |table: &'static str| {
+        let wh = &f.wh;
+        async move {
+            let mut counts: Vec<(String, Option<f64>)> = monitor_history(wh, Some(table))
+                .await
+                .expect("history")
+                .into_iter()
+                .filter(|m| m.metric == "row_count")
+                .map(|m| (m.bucket.to_string(), m.value))
+                .collect();
+            counts.sort_by(|a, b| a.0.cmp(&b.0));
+            counts
+        }
+    };
+    let expected: Vec<(String, Option<f64>)> = (0..16)
+        .map(|day| {
+            let bucket = at("2026-11-10T00:00:00Z") + Duration::days(day);
+            (
+                bucket.naive_utc().to_string(),
+                Some(f64::from(day as u32 + 1)),
+            )
+        })
+        .collect();
+    assert_eq!(row_counts("app.recent").await, expected);
+    assert_eq!(row_counts("app.older").await, expected);
+    assert_eq!(row_counts("app.recent_view").await, expected);
 }
