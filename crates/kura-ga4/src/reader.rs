@@ -78,6 +78,8 @@ pub struct JsonReader {
     /// The one-pass decoder, tried first on each chunk (`None` for a schema it cannot read).
     fast: Option<Box<LineDecoder>>,
     next_line: u64,
+    /// The text of the previous chunk, in bytes: the next chunk's buffer starts at about that.
+    chunk_bytes: usize,
     done: bool,
 }
 
@@ -117,6 +119,7 @@ impl JsonReader {
             strict,
             fast,
             next_line: 1,
+            chunk_bytes: 1 << 20,
             done: false,
         })
     }
@@ -132,12 +135,17 @@ impl JsonReader {
         if self.done {
             return Ok(None);
         }
-        let lines =
-            kura_engine::load::read_lines(&mut *self.reader, CHUNK_ROWS, &mut self.next_line)
-                .map_err(|source| Ga4Error::Io {
-                    path: self.path.clone(),
-                    source,
-                })?;
+        let lines = kura_engine::load::read_lines(
+            &mut *self.reader,
+            CHUNK_ROWS,
+            &mut self.next_line,
+            self.chunk_bytes + self.chunk_bytes / 8,
+        )
+        .map_err(|source| Ga4Error::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.chunk_bytes = lines.text.len();
         self.done = lines.at_end;
         let (buf, starts) = (lines.text, lines.starts);
         if starts.is_empty() {
