@@ -338,7 +338,9 @@ async fn update_sessions(
             }
         }
     }
-    let sql = sessions_sql(keys, &scan_days, chunk).unwrap_or_default();
+    let Some(sql) = sessions_sql(keys, &scan_days, chunk) else {
+        return Ok(());
+    };
     let (schema, batches) = collect_with_schema(wh, &sql).await?;
     // Of the sessions of the scanned days, those the chunk affects; the others may be partial
     // (their events on days not scanned) and are kept as stored.
@@ -370,9 +372,12 @@ async fn update_sessions(
             .project(&(0..schema.fields().len() - 1).collect::<Vec<_>>())
             .map_err(|source| arrow_context("the sessions query", source))?,
     );
+    let first_day = schema
+        .index_of(SESSION_DAY)
+        .map_err(|source| arrow_context("the sessions query", source))?;
     for batch in &fresh_batches {
         let key = text_column(batch, 0)?;
-        let first = date_column(batch, 3)?;
+        let first = date_column(batch, first_day)?;
         for row in 0..batch.num_rows() {
             if key.is_valid(row) {
                 recomputed.insert(key.value(row).to_string());
@@ -410,11 +415,11 @@ async fn update_sessions(
     }
     rows.extend(fresh_batches);
     if fresh {
-        replace_table(wh, SESSIONS, SESSION_DAY, schema, rows).await
+        replace(wh, SESSIONS, SESSION_DAY, None, schema, rows).await
     } else if partitions.is_empty() {
         Ok(())
     } else {
-        replace_days(wh, SESSIONS, SESSION_DAY, &partitions, schema, rows).await
+        replace(wh, SESSIONS, SESSION_DAY, Some(&partitions), schema, rows).await
     }
 }
 
@@ -429,51 +434,18 @@ async fn update_pages(
         return Ok(());
     };
     let (schema, rows) = collect_with_schema(wh, &sql).await?;
-    if fresh {
-        replace_table(wh, PAGES, PAGE_DAY, schema, rows).await
-    } else {
-        let days: BTreeSet<NaiveDate> = chunk.iter().copied().collect();
-        replace_days(wh, PAGES, PAGE_DAY, &days, schema, rows).await
-    }
+    let days: BTreeSet<NaiveDate> = chunk.iter().copied().collect();
+    let days = (!fresh).then_some(&days);
+    replace(wh, PAGES, PAGE_DAY, days, schema, rows).await
 }
 
-/// Replaces the whole of `ga4.NAME` with `rows`, partitioned by `day`: its first write, or a
-/// change of layout.
-async fn replace_table(
+/// Writes `rows` to `ga4.NAME`, partitioned by `day`, in one commit that replaces the
+/// partitions `days`, or with `None` the whole table (its first write, or a change of layout).
+async fn replace(
     wh: &Warehouse,
     name: &str,
     day: &str,
-    schema: SchemaRef,
-    rows: Vec<RecordBatch>,
-) -> Result<(), Ga4Error> {
-    let name = TableName::new(DATASET, name)?;
-    let rows = if rows.is_empty() {
-        vec![RecordBatch::new_empty(schema)]
-    } else {
-        rows
-    };
-    wh.store()
-        .open_or_new(&name)
-        .await?
-        .write(rows)
-        .with_partition_columns([day])
-        .with_writer_properties(wh.project().config().storage.writer_properties())
-        .with_save_mode(SaveMode::Overwrite)
-        .with_schema_mode(SchemaMode::Overwrite)
-        .await
-        .map_err(|source| Ga4Error::Delta {
-            table: name.to_string(),
-            source: Box::new(source),
-        })?;
-    Ok(())
-}
-
-/// Replaces the partitions `days` of `ga4.NAME` with `rows` in one commit.
-async fn replace_days(
-    wh: &Warehouse,
-    name: &str,
-    day: &str,
-    days: &BTreeSet<NaiveDate>,
+    days: Option<&BTreeSet<NaiveDate>>,
     schema: SchemaRef,
     rows: Vec<RecordBatch>,
 ) -> Result<(), Ga4Error> {
@@ -485,25 +457,29 @@ async fn replace_days(
     } else {
         rows
     };
-    let predicate = col(day).in_list(
-        days.iter()
-            .map(|d| lit(ScalarValue::Date32(Some(date_to_days(*d)))))
-            .collect(),
-        false,
-    );
-    wh.store()
+    let write = wh
+        .store()
         .open_or_new(&name)
         .await?
         .write(rows)
         .with_partition_columns([day])
         .with_writer_properties(wh.project().config().storage.writer_properties())
-        .with_save_mode(SaveMode::Overwrite)
-        .with_replace_where(predicate)
-        .await
-        .map_err(|source| Ga4Error::Delta {
-            table: name.to_string(),
-            source: Box::new(source),
-        })?;
+        .with_save_mode(SaveMode::Overwrite);
+    let write = match days {
+        Some(days) => write.with_replace_where(
+            col(day).in_list(
+                days.iter()
+                    .map(|d| lit(ScalarValue::Date32(Some(date_to_days(*d)))))
+                    .collect(),
+                false,
+            ),
+        ),
+        None => write.with_schema_mode(SchemaMode::Overwrite),
+    };
+    write.await.map_err(|source| Ga4Error::Delta {
+        table: name.to_string(),
+        source: Box::new(source),
+    })?;
     Ok(())
 }
 
