@@ -560,10 +560,6 @@ impl Warehouse {
         }))
     }
 
-    /// A table's Arrow schema.
-    ///
-    /// # Errors
-    /// [`EngineError::TableNotFound`] when it does not exist.
     /// The statistics the Delta log holds for `column` of `name`, read without scanning:
     /// what lets a query leave out a filter every file's statistics already satisfy. `None`
     /// when queries naming `name` do not read a stored table (a view, a planned model), or
@@ -620,6 +616,10 @@ impl Warehouse {
         Ok(Some(stats))
     }
 
+    /// A table's Arrow schema.
+    ///
+    /// # Errors
+    /// [`EngineError::TableNotFound`] when it does not exist.
     pub async fn table_schema(&self, name: &TableName) -> Result<SchemaRef, EngineError> {
         let table = self
             .store

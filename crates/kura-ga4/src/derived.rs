@@ -7,8 +7,9 @@
 //! adds up to at least 10 seconds. Source, medium and campaign are the first event's
 //! `collected_traffic_source` values, else its `source`/`medium`/`campaign` parameters.
 //!
-//! Only what the loaded days change is recomputed, a few days at a time, so a load's memory and
-//! time follow the days it loads, not the history the warehouse holds:
+//! Only what the loaded days change is recomputed, a few days at a time, so a load's memory
+//! follows the days it loads, not the history the warehouse holds; of the history, only three
+//! columns of `ga4.sessions` are read in full (to find the stored sessions a day touches):
 //! - `ga4.pages` is partitioned by `event_date`; a loaded day's pages are recomputed from that
 //!   day's events.
 //! - `ga4.sessions` is partitioned by `session_date` (its first event's day) and keeps each
