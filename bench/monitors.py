@@ -408,7 +408,7 @@ def main():
         f"max. kura: `kura --project DIR --quiet monitor -s {TABLE}` with `monitor = {{ time_column = \"{TIME_COLUMN}\", columns = "
         f"[...] }}` in `models/bench/checks.toml`; the engine scans the table in a few pieces per "
         f"core (without the window's filter: the Delta log's statistics show every row of this table in the window), one task per core reads piece after piece and folds its rows into a profile per bucket "
-        f"(kura's own HyperLogLog sketches, 2^14 registers), then the tasks' profiles are merged. DuckDB: the same aggregates "
+        f"(kura's own HyperLogLog sketches, 2^13 registers), then the tasks' profiles are merged. DuckDB: the same aggregates "
         f"in one GROUP BY query, `date_trunc('day', {TIME_COLUMN} AT TIME ZONE '{ZONE}')` as the bucket, the "
         f"same window filter. One warm-up, then the median of {RUNS} runs.",
         "",

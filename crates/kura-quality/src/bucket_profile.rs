@@ -81,7 +81,7 @@ pub(crate) struct BucketProfile {
 /// A batch's rows and their slots.
 ///
 /// Distinct counts go into their rows' sketches in row order: the sketches of a column's
-/// buckets in a batch (16 KiB each, 256 KiB for a 16-day window) stay in the core's cache.
+/// buckets in a batch (8 KiB each, 128 KiB for a 16-day window) stay in the core's cache.
 /// Grouping the hashes by slot first (a counting sort, then one slot's run at a time) was no
 /// faster in interleaved A/Bs of a 10 M-row monitor run, and took a scratch buffer and a pass
 /// more.

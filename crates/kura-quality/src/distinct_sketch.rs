@@ -1,13 +1,17 @@
-//! An approximate distinct count: a HyperLogLog sketch of 2^14 one-byte registers (standard
-//! error about 0.8 %), read with Ertl's improved raw estimator ("New cardinality estimation
+//! An approximate distinct count: a HyperLogLog sketch of 2^13 one-byte registers (standard
+//! error about 1.15 %), read with Ertl's improved raw estimator ("New cardinality estimation
 //! algorithms for HyperLogLog sketches", 2017), which needs no bias tables and stays accurate
 //! from a handful of values to billions.
 //!
 //! Values are hashed by the caller ([`value_hasher`]) so that one sketch type serves every
 //! column type; two sketches of the same column merge by taking each register's maximum.
 
-/// Index bits: 2^14 registers.
-const PRECISION: u32 = 14;
+/// Index bits: 2^13 registers, 8 KiB per sketch. A monitor keeps one sketch per column and
+/// bucket and inserts each row into its bucket's; with 16 KiB sketches (2^14, 0.8 % standard
+/// error) a 16-bucket window's registers spilled out of the core's nearest caches, and a
+/// 10-column monitor scan ran about 6 % slower (bench/RESULTS.md, "Monitors: where the time
+/// goes"). 1.15 % is well inside the day-to-day spread a distinct-count monitor judges against.
+const PRECISION: u32 = 13;
 const REGISTERS: usize = 1 << PRECISION;
 /// Bits left for the rank after the index.
 const RANK_BITS: u32 = 64 - PRECISION;
@@ -149,12 +153,12 @@ mod tests {
 
     #[test]
     fn estimates_are_within_three_standard_errors_from_one_to_two_million() {
-        // Standard error 1.04 / sqrt(2^14) = 0.81 %; a dozen values are counted exactly.
+        // Standard error 1.04 / sqrt(2^13) = 1.15 %; a dozen values are counted exactly.
         for n in [1u64, 2, 3, 8, 12, 100, 1_000, 20_000, 100_000, 2_000_000] {
             // Every value twice: duplicates must not count.
             let s = sketch_of((0..n).chain(0..n));
             let e = s.estimate();
-            let tolerance = if n <= 12 { 0.5 } else { 0.0243 * n as f64 };
+            let tolerance = if n <= 12 { 0.5 } else { 0.0345 * n as f64 };
             assert!(
                 (e - n as f64).abs() <= tolerance,
                 "{n} distinct values estimated as {e}"
@@ -168,7 +172,7 @@ mod tests {
         let b = sketch_of(40_000..100_000);
         a.merge(&b);
         let e = a.estimate();
-        assert!((e - 100_000.0).abs() < 2_430.0, "union estimated as {e}");
+        assert!((e - 100_000.0).abs() < 3_450.0, "union estimated as {e}");
         let whole = sketch_of(0..100_000);
         assert_eq!(a.registers, whole.registers);
     }
@@ -181,6 +185,6 @@ mod tests {
             s.insert_hash(hash_value(&hasher, format!("s-{i}").as_bytes()));
         }
         let e = s.estimate();
-        assert!((e - 50_000.0).abs() < 1_215.0, "estimated as {e}");
+        assert!((e - 50_000.0).abs() < 1_725.0, "estimated as {e}");
     }
 }
