@@ -2,9 +2,10 @@
 //! `[alerts]`: Slack-compatible webhooks and email over SMTP.
 //!
 //! The parts fit as follows. [`AlertSettings`] is the `[alerts]` table; [`AlertSettings::validate`]
-//! checks it at startup. An [`Alert`] is one event. [`deliver`] sends it to every channel at once,
-//! retrying each within [`RetryPolicy`]'s attempts and deadline, and returns one [`Delivery`] per
-//! channel saying whether it arrived.
+//! checks it at startup. An [`Alert`] is one event. [`deliver_all`] sends a run's alerts to every
+//! channel at once, retrying each within [`RetryPolicy`]'s attempts and one deadline for the whole
+//! call, and returns one [`Delivery`] per alert and channel saying whether it arrived;
+//! [`deliver`] sends one alert.
 //!
 //! This crate only sends. The caller records deliveries and decides what not to send again
 //! (de-duplication on [`Alert::key`]); nothing here keeps state between calls, and nothing prints.
@@ -48,30 +49,109 @@ pub struct Delivery {
 }
 
 /// Sends `alert` to every channel in `settings` whose `min_severity` it reaches, all channels at
-/// once, and reports on each.
+/// once, and reports on each: [`deliver_all`] with one alert.
 ///
 /// Channels below the alert's severity are skipped and not reported (so the result holds exactly
-/// the channels that were tried, in configuration order). Each channel is tried up to
-/// `settings.retry.attempts` times within `settings.retry.deadline_secs`; since channels run
-/// concurrently the whole call takes about that deadline at most, even when a server accepts the
-/// connection and never answers.
+/// the channels that were tried, in configuration order).
+///
+/// Must run inside a Tokio runtime (with the time and I/O drivers enabled).
+pub async fn deliver(alert: &Alert, settings: &AlertSettings) -> Vec<Delivery> {
+    deliver_all(std::slice::from_ref(alert), settings)
+        .await
+        .pop()
+        .unwrap_or_default()
+}
+
+/// Sends each of `alerts` to every channel whose `min_severity` it reaches, and reports on each:
+/// one `Vec<Delivery>` per alert, in the order given, each holding the channels tried in
+/// configuration order.
+///
+/// The channels run concurrently; on each channel the alerts go one after another (a chat
+/// webhook allows about one message a second). `settings.retry.deadline_secs` bounds the whole
+/// call, not each alert: every channel shares one deadline across its alerts, with up to
+/// `settings.retry.attempts` attempts per alert, so a run that raises many alerts to a dead
+/// server still waits only about that deadline. Once a channel has used up its attempts on an
+/// alert, or its deadline has passed, its remaining alerts are not tried and are reported
+/// undelivered with 0 attempts, saying why; the caller sends them again later.
 ///
 /// A channel whose configuration cannot be used (say `url_env` names an unset variable) is
 /// reported undelivered with 0 attempts; the other channels are still tried. Call
 /// [`AlertSettings::validate`] at startup to find such problems before an alert depends on them.
 ///
 /// Must run inside a Tokio runtime (with the time and I/O drivers enabled).
-pub async fn deliver(alert: &Alert, settings: &AlertSettings) -> Vec<Delivery> {
-    let attempts = settings
+pub async fn deliver_all(alerts: &[Alert], settings: &AlertSettings) -> Vec<Vec<Delivery>> {
+    let started = Instant::now();
+    let per_channel = settings
         .channels
         .iter()
-        .filter(|channel| alert.severity >= channel.min_severity())
-        .map(|channel| deliver_to(alert, channel, &settings.retry));
-    futures::future::join_all(attempts).await
+        .map(|channel| deliver_in_turn(alerts, channel, &settings.retry, started));
+    let by_channel = futures::future::join_all(per_channel).await;
+    let mut by_alert: Vec<Vec<Delivery>> = vec![Vec::new(); alerts.len()];
+    for channel in by_channel {
+        for (deliveries, delivery) in by_alert.iter_mut().zip(channel) {
+            deliveries.extend(delivery);
+        }
+    }
+    by_alert
 }
 
-async fn deliver_to(alert: &Alert, channel: &ChannelConfig, policy: &RetryPolicy) -> Delivery {
-    let started = Instant::now();
+/// One channel's deliveries of `alerts`, one after another within the deadline counted from
+/// `started`; `None` for an alert below the channel's `min_severity`.
+async fn deliver_in_turn(
+    alerts: &[Alert],
+    channel: &ChannelConfig,
+    policy: &RetryPolicy,
+    started: Instant,
+) -> Vec<Option<Delivery>> {
+    let mut deliveries = Vec::with_capacity(alerts.len());
+    let mut gave_up: Option<String> = None;
+    for alert in alerts {
+        if alert.severity < channel.min_severity() {
+            deliveries.push(None);
+            continue;
+        }
+        if gave_up.is_none() && Instant::now() >= started + policy.deadline() {
+            gave_up = Some(format!(
+                "the alerts' deadline of {} s had passed",
+                policy.deadline_secs
+            ));
+        }
+        let delivery = match &gave_up {
+            Some(reason) => Delivery {
+                channel: channel.name().to_string(),
+                channel_type: channel.channel_type(),
+                delivered: false,
+                attempts: 0,
+                error: Some(format!(
+                    "channel `{}` was not tried: {reason}; it is sent again on the next run",
+                    channel.name()
+                )),
+                elapsed: Duration::ZERO,
+            },
+            None => deliver_to(alert, channel, policy, started).await,
+        };
+        // A channel that used up its attempts (or cannot be used at all) is down for this run;
+        // one that refused a single alert (an HTTP 4xx) may still take the others.
+        let exhausted = delivery.attempts == 0 || delivery.attempts >= policy.attempts.max(1);
+        if gave_up.is_none() && !delivery.delivered && exhausted {
+            gave_up = Some(format!(
+                "it failed an earlier alert of this run (\"{}\")",
+                alert.one_line_title()
+            ));
+        }
+        deliveries.push(Some(delivery));
+    }
+    deliveries
+}
+
+/// Delivers one alert to one channel, its retries ending at the deadline counted from `started`.
+async fn deliver_to(
+    alert: &Alert,
+    channel: &ChannelConfig,
+    policy: &RetryPolicy,
+    started: Instant,
+) -> Delivery {
+    let began = Instant::now();
     let (destination, result) = match channel {
         ChannelConfig::Webhook(webhook) => deliver_webhook(alert, webhook, policy, started).await,
         ChannelConfig::Email(email) => deliver_email(alert, email, policy, started).await,
@@ -107,7 +187,7 @@ async fn deliver_to(alert: &Alert, channel: &ChannelConfig, policy: &RetryPolicy
         delivered: error.is_none(),
         attempts,
         error,
-        elapsed: started.elapsed(),
+        elapsed: began.elapsed(),
     }
 }
 

@@ -12,8 +12,8 @@ use tokio::net::TcpListener;
 
 use chrono::{TimeZone, Utc};
 use kura_alert::{
-    deliver, Alert, AlertKind, AlertSettings, ChannelConfig, ConfigError, Delivery, EmailChannel,
-    RetryPolicy, Severity, SmtpTls, WebhookChannel,
+    deliver, deliver_all, Alert, AlertKind, AlertSettings, ChannelConfig, ConfigError, Delivery,
+    EmailChannel, RetryPolicy, Severity, SmtpTls, WebhookChannel,
 };
 use serde::Deserialize;
 
@@ -314,6 +314,75 @@ async fn hung_webhook_gives_up_at_the_deadline() {
         error.contains("no response") || error.contains("timed out"),
         "{error}"
     );
+}
+
+/// Three alerts to a server that never answers: the deadline bounds the whole call, not each
+/// alert (one after another, they took three deadlines).
+#[tokio::test]
+async fn many_alerts_to_a_hung_channel_share_one_deadline() {
+    let addr = silent_server().await;
+    let alerts: Vec<Alert> = (0..3)
+        .map(|i| Alert {
+            key: format!("check:{i}"),
+            title: format!("check {i} failed"),
+            ..alert(Severity::Warn)
+        })
+        .collect();
+    let started = Instant::now();
+    let deliveries = deliver_all(
+        &alerts,
+        &settings(
+            webhook("slack", format!("http://{addr}/hook")),
+            retry(2, 50, 2),
+        ),
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert_eq!(deliveries.len(), 3);
+    let first = only(deliveries[0].clone());
+    assert!(!first.delivered);
+    assert_eq!(first.attempts, 2, "{first:#?}");
+    for later in &deliveries[1..] {
+        let later = only(later.clone());
+        assert!(!later.delivered);
+        assert_eq!(later.attempts, 0, "{later:#?}");
+        let error = later.error.expect("an error");
+        assert!(
+            error.contains(
+                "was not tried: it failed an earlier alert of this run (\"check 0 failed\")"
+            ),
+            "{error}"
+        );
+    }
+}
+
+/// A channel that refuses one alert (HTTP 400, not retried) still gets the next.
+#[tokio::test]
+async fn a_refused_alert_does_not_stop_the_channel_for_the_others() {
+    let (addr, mut requests) = http_server(vec![
+        Reply {
+            status: 400,
+            reason: "Bad Request",
+            body: "invalid_payload",
+            retry_after: None,
+        },
+        OK,
+    ])
+    .await;
+    let alerts = [alert(Severity::Warn), alert(Severity::Error)];
+    let deliveries = deliver_all(
+        &alerts,
+        &settings(
+            webhook("slack", format!("http://{addr}/hook")),
+            retry(3, 50, 5),
+        ),
+    )
+    .await;
+    let delivered: Vec<bool> = deliveries.into_iter().map(|d| only(d).delivered).collect();
+    assert_eq!(delivered, [false, true]);
+    assert!(requests.recv().await.is_some());
+    assert!(requests.recv().await.is_some());
 }
 
 #[tokio::test]

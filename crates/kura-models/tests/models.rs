@@ -272,6 +272,59 @@ async fn a_failure_stops_only_its_downstream() {
     assert_eq!(report.failed(), 1);
 }
 
+/// A model's checks run right after it is built. An error-severity failure on its own rows
+/// fails it and skips what is downstream; a warning does not; a check that reads other tables
+/// (here a SQL assertion) runs after the whole build, so it fails the model without skipping.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_error_severity_check_failure_stops_the_downstream_models() {
+    let f = fixture();
+    shop(&f).await;
+    std::fs::write(
+        f.root().join("models/marts/checks.toml"),
+        "[customer_names]\n\
+         [[customer_names.checks]]\nname = \"known_names\"\ntype = \"accepted_values\"\n\
+         column = \"name\"\nvalues = [\"ANN\"]\n\
+         [[customer_names.checks]]\nname = \"ids_small\"\ntype = \"accepted_range\"\n\
+         column = \"customer_id\"\nmax = 10\nseverity = \"warn\"\n\
+         [revenue_by_day]\n\
+         [[revenue_by_day.checks]]\nname = \"no_orders_of_customer_11\"\ntype = \"sql\"\n\
+         sql = \"SELECT * FROM stg.orders WHERE customer_id = 11\"\n",
+    )
+    .expect("write checks");
+    let report = f.run(&[], false).await;
+    let result = |m: &str| {
+        report
+            .results
+            .iter()
+            .find(|r| r.model == m)
+            .cloned()
+            .expect("listed")
+    };
+    let names = result("marts.customer_names");
+    let BuildStatus::Failed(why) = &names.status else {
+        panic!("{report:?}");
+    };
+    assert!(why.contains("known_names"), "{why}");
+    let statuses: Vec<(&str, &str)> = names
+        .checks
+        .iter()
+        .map(|c| (c.check_name.as_str(), c.status.as_str()))
+        .collect();
+    assert_eq!(statuses, [("known_names", "fail"), ("ids_small", "warn")]);
+    assert_eq!(
+        result("marts.customers").status,
+        BuildStatus::Skipped {
+            upstream: "marts.customer_names".into()
+        }
+    );
+    let revenue = result("marts.revenue_by_day");
+    let BuildStatus::Failed(why) = &revenue.status else {
+        panic!("{report:?}");
+    };
+    assert!(why.contains("no_orders_of_customer_11"), "{why}");
+    assert_eq!(report.failed(), 2);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn cycles_and_bad_files_are_reported_with_their_place() {
     let f = fixture();

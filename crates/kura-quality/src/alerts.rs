@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, Utc};
-use kura_alert::{deliver, Alert, AlertKind, AlertSettings, Severity as AlertSeverity};
+use kura_alert::{deliver_all, Alert, AlertKind, AlertSettings, Severity as AlertSeverity};
 use kura_engine::{EngineError, Warehouse};
 use serde::{Deserialize, Serialize};
 
@@ -192,8 +192,8 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Sends what needs sending and records it: new problems fire, problems whose last alert was
-/// delivered stay quiet, problems that are over resolve. Delivery is bounded by the settings'
-/// deadline per channel, so a dead webhook cannot hold the run.
+/// delivered stay quiet, problems that are over resolve. Delivery of all of them is bounded by
+/// the settings' one deadline, so a dead webhook cannot hold the run longer than that.
 ///
 /// # Errors
 /// [`EngineError`] when the history cannot be read or written.
@@ -210,7 +210,8 @@ pub async fn raise_alerts(
     for record in &history {
         last.insert(record.alert_key.as_str(), record);
     }
-    let mut records = Vec::new();
+    let mut raised = Vec::new();
+    let mut alerts = Vec::new();
     for signal in signals(checks, monitors) {
         let previous = last.get(signal.key.as_str()).copied();
         let firing = previous.is_some_and(|p| p.event == "firing");
@@ -235,14 +236,22 @@ pub async fn raise_alerts(
                 (_, "anomaly") => AlertKind::Anomaly,
                 _ => AlertKind::CheckFailed,
             },
-            title: title.clone(),
-            lines: lines.clone(),
+            title,
+            lines,
             table: Some(signal.table.clone()),
             at: scope.now,
             run_id: scope.run_id.clone(),
             project: project.to_string(),
         };
-        let deliveries = deliver(&alert, settings).await;
+        raised.push((signal.key, signal.kind, signal.table, event));
+        alerts.push(alert);
+    }
+    // All of the run's alerts in one call: its deadline bounds the run, however many there are.
+    let deliveries = deliver_all(&alerts, settings).await;
+    let mut records = Vec::with_capacity(raised.len());
+    for (((key, kind, table, event), alert), deliveries) in
+        raised.into_iter().zip(alerts).zip(deliveries)
+    {
         let delivered = deliveries.iter().all(|d| d.delivered);
         let described: Vec<serde_json::Value> = deliveries
             .iter()
@@ -258,17 +267,17 @@ pub async fn raise_alerts(
             })
             .collect();
         records.push(AlertRecord {
-            alert_key: signal.key,
+            alert_key: key,
             event: event.to_string(),
-            severity: match severity {
+            severity: match alert.severity {
                 AlertSeverity::Warn => "warn",
                 AlertSeverity::Error => "error",
             }
             .to_string(),
-            kind: signal.kind.to_string(),
-            table: signal.table,
-            title,
-            detail: lines.join("\n"),
+            kind: kind.to_string(),
+            table,
+            title: alert.title,
+            detail: alert.lines.join("\n"),
             delivered,
             deliveries: serde_json::Value::Array(described).to_string(),
             run_id: scope.run_id.clone(),

@@ -352,14 +352,17 @@ async fn compile(
                 )),
             }
         }
+        // The assertion is the user's whole query, so `where` filters its rows: the failures.
         CheckKind::Sql { sql } => {
             let body = sql.trim().trim_end_matches(';');
             CheckSql {
                 count: format!(
                     "SELECT CAST(NULL AS INT64) AS element_count, COUNT(*) AS failing_count \
-                     FROM ({body})"
+                     FROM ({body}) WHERE {filter}"
                 ),
-                samples: Some(format!("SELECT * FROM ({body}) LIMIT {SAMPLE_ROWS}")),
+                samples: Some(format!(
+                    "SELECT * FROM ({body}) WHERE {filter} LIMIT {SAMPLE_ROWS}"
+                )),
             }
         }
         CheckKind::RowCount { .. } | CheckKind::Freshness { .. } | CheckKind::Outliers { .. } => {

@@ -208,6 +208,27 @@ type = "sql"
 sql = "SELECT order_id FROM shop.orders WHERE amount < -1000"
 
 [[orders.checks]]
+name = "no_negative_amounts_after_3"
+type = "sql"
+sql = "SELECT order_id, amount FROM shop.orders WHERE amount < 0"
+where = "order_id > 3"
+
+[[orders.checks]]
+name = "unique_id_and_customer_all"
+type = "unique"
+columns = ["order_id", "customer_id"]
+
+[[orders.checks]]
+name = "duplicate_customers"
+type = "duplicates"
+columns = ["customer_id"]
+
+[[orders.checks]]
+name = "at_most_five_rows"
+type = "row_count"
+max = 5
+
+[[orders.checks]]
 name = "amount_outliers_mad"
 type = "outliers"
 column = "amount"
@@ -256,6 +277,9 @@ where = "amount BETWEEN 0 AND 100"
     let sample = find(&results, "unique(order_id)").samples.clone();
     assert!(sample.contains("\"occurrences\":2"), "{sample}");
     assert_eq!(status("unique_id_and_customer"), "pass");
+    // Without the filter, order 8 of customer 10 appears twice (order 3 has two customers).
+    assert_eq!(status("unique_id_and_customer_all"), "fail");
+    assert_eq!(failing("unique_id_and_customer_all"), Some(2));
 
     assert_eq!(status("accepted_values(status)"), "warn");
     assert_eq!(failing("accepted_values(status)"), Some(1));
@@ -278,6 +302,8 @@ where = "amount BETWEEN 0 AND 100"
     assert_eq!(status("a_few_rows"), "pass");
     assert_eq!(find(&results, "a_few_rows").observed, Some(10.0));
     assert_eq!(status("many_rows"), "fail");
+    assert_eq!(status("at_most_five_rows"), "fail");
+    assert_eq!(find(&results, "at_most_five_rows").observed, Some(10.0));
 
     assert_eq!(status("fresh_within_day"), "pass");
     assert_eq!(status("fresh_within_hour"), "fail");
@@ -287,11 +313,17 @@ where = "amount BETWEEN 0 AND 100"
     assert_eq!(status("duplicates()"), "fail");
     assert_eq!(failing("duplicates()"), Some(1));
     assert_eq!(status("duplicate_customers_first_three"), "pass");
+    // Customers 10 (4 rows), 11 (2), 12 (2), 99 and NULL (1 each): a de-duplication on
+    // customer_id keeps 5 of the 10 rows.
+    assert_eq!(status("duplicate_customers"), "fail");
+    assert_eq!(failing("duplicate_customers"), Some(5));
 
     assert_eq!(status("no_negative_amounts"), "fail");
     assert_eq!(failing("no_negative_amounts"), Some(1));
     assert!(find(&results, "no_negative_amounts").samples.contains("-5"));
     assert_eq!(status("no_huge_refunds"), "pass");
+    // `where` filters an assertion's failure rows: order 3's refund is before the cut.
+    assert_eq!(status("no_negative_amounts_after_3"), "pass");
 
     // Amounts: 20.5 35 41 -5 28 1e6 33 30 25 25. median 29, |x - 29|: 8.5 6 12 34 1 999971 4
     // 1 4 4 -> MAD 5, sigma 7.413, bounds 29 ± 22.239: -5, 1e6 (and nothing else) outside.
@@ -706,7 +738,9 @@ async fn an_unreachable_channel_is_recorded_undelivered_within_the_bound_and_ret
     f.load("shop.orders", ORDERS, LoadMode::Append).await;
     let list = checks(
         "shop.orders",
-        "[o]\n[[o.checks]]\ntype = \"not_null\"\ncolumn = \"customer_id\"\nseverity = \"warn\"\n",
+        "[o]\n[[o.checks]]\ntype = \"not_null\"\ncolumn = \"customer_id\"\nseverity = \"warn\"\n\
+         [[o.checks]]\ntype = \"accepted_values\"\ncolumn = \"status\"\nvalues = [\"paid\"]\n\
+         severity = \"warn\"\n",
     );
     let dead = kura_alert::testing::closed_port();
     let mut settings = channels(format!("http://127.0.0.1:{dead}/hook"), dead);
@@ -714,23 +748,54 @@ async fn an_unreachable_channel_is_recorded_undelivered_within_the_bound_and_ret
     let scope = f.scope(Utc::now());
     let results = run_checks(&f.wh, &list, &scope).await.expect("checks");
     assert_eq!(results[0].status, "warn");
+    assert_eq!(results[1].status, "warn");
     let started = std::time::Instant::now();
     let first = raise_alerts(&f.wh, &settings, "test", &results, &[], &scope)
         .await
         .expect("alerts");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
-    assert_eq!(first.len(), 1);
-    assert!(!first[0].delivered);
+    assert_eq!(first.len(), 2);
+    assert!(first.iter().all(|a| !a.delivered));
     assert!(
         first[0].deliveries.contains("\"attempts\":3"),
         "{}",
         first[0].deliveries
     );
+    // The run's alerts share the channel: once it has failed one, the rest wait for next run.
+    assert!(
+        first[1].deliveries.contains("\"attempts\":0")
+            && first[1]
+                .deliveries
+                .contains("failed an earlier alert of this run"),
+        "{}",
+        first[1].deliveries
+    );
     // Not delivered, so the next run tries again instead of staying quiet.
     let second = raise_alerts(&f.wh, &settings, "test", &results, &[], &scope)
         .await
         .expect("alerts");
-    assert_eq!(second.len(), 1);
+    assert_eq!(second.len(), 2);
+}
+
+#[tokio::test]
+async fn a_result_keeps_at_most_twenty_sample_rows() {
+    let f = fixture();
+    let mut csv = String::from("id,email\n");
+    for id in 0..25 {
+        csv.push_str(&format!("{id},\n"));
+    }
+    f.load("shop.signups", &csv, LoadMode::Append).await;
+    let list = checks(
+        "shop.signups",
+        "[s]\n[[s.checks]]\ntype = \"not_null\"\ncolumn = \"email\"\n",
+    );
+    let results = run_checks(&f.wh, &list, &f.scope(Utc::now()))
+        .await
+        .expect("checks");
+    assert_eq!(results[0].failing_count, Some(25));
+    let samples: Vec<serde_json::Value> =
+        serde_json::from_str(&results[0].samples).expect("samples are JSON");
+    assert_eq!(samples.len(), 20);
 }
 
 #[tokio::test]
