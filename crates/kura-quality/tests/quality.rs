@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use kura_alert::testing::{http_server, SmtpServer, OK};
 use kura_alert::{
     AlertSettings, ChannelConfig, EmailChannel, RetryPolicy, Severity, SmtpTls, WebhookChannel,
@@ -588,6 +588,234 @@ async fn monitors_find_a_volume_spike_a_null_jump_and_a_schema_change() {
             .contains("added `channel` STRING"),
         "{change:?}"
     );
+}
+
+/// Rows of `events_csv`'s shape at the given instants, one score each.
+fn rows_at(times: impl IntoIterator<Item = DateTime<Utc>>) -> String {
+    let mut csv = String::from("event_id,user_id,score,happened_at,amount\n");
+    for (id, t) in times.into_iter().enumerate() {
+        csv.push_str(&format!(
+            "{id},{},{},{},1.5\n",
+            id % 7,
+            50 + id % 5,
+            t.format("%Y-%m-%dT%H:%M:%SZ")
+        ));
+    }
+    csv
+}
+
+fn monitor(table: &str, spec: &str) -> TableMonitor {
+    TableMonitor {
+        table: table.into(),
+        spec: toml::from_str(spec).expect("monitor spec"),
+    }
+}
+
+#[tokio::test]
+async fn hourly_buckets_find_a_spike_in_the_last_whole_hour() {
+    let f = fixture();
+    let now = at("2026-11-26T06:30:00Z");
+    let first = at("2026-11-25T10:00:00Z");
+    // 10 rows an hour for 20 hours, 50 in the last whole hour (05:00), 3 in the current one.
+    let times = (0..20).flat_map(|h| {
+        let rows = if h == 19 { 50 } else { 10 };
+        (0..rows).map(move |i| first + Duration::hours(h) + Duration::seconds(i * 3600 / rows))
+    });
+    let current = (0..3).map(|i| at("2026-11-26T06:00:00Z") + Duration::minutes(i * 5));
+    f.load("app.hits", &rows_at(times.chain(current)), LoadMode::Append)
+        .await;
+    let outcomes = run_monitors(
+        &f.wh,
+        &[monitor(
+            "app.hits",
+            "time_column = \"happened_at\"\nbucket = \"hour\"\ncolumns = [\"score\"]\n",
+        )],
+        &f.scope(now),
+    )
+    .await
+    .expect("monitors run");
+    let outcome = &outcomes[0];
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    // 14 training + 2 detection hours before 06:00, from 14:00 the day before, and the
+    // current hour (read for the newest row, not judged).
+    assert_eq!(outcome.rows_scanned, 15 * 10 + 50 + 3);
+    let volume = |hour: &str| {
+        outcome
+            .metrics
+            .iter()
+            .find(|m| {
+                m.metric == "row_count" && m.bucket.format("%Y-%m-%d %H:%M").to_string() == hour
+            })
+            .unwrap_or_else(|| panic!("no row count for {hour}"))
+    };
+    let spike = volume("2026-11-26 05:00");
+    assert_eq!(spike.bucket_width, "hour");
+    assert_eq!(spike.value, Some(50.0));
+    assert!(spike.assessed && spike.is_anomaly, "{spike:?}");
+    assert_eq!(spike.training_size, 14);
+    let calm = volume("2026-11-26 04:00");
+    assert!(calm.assessed && !calm.is_anomaly, "{calm:?}");
+    // The current hour is still filling: its figures are not judged (freshness and the
+    // schema are, as of now).
+    assert!(outcome
+        .metrics
+        .iter()
+        .filter(|m| m.bucket.format("%H:%M").to_string() == "06:00")
+        .filter(|m| !matches!(m.metric.as_str(), "freshness_hours" | "schema"))
+        .all(|m| !m.assessed && !m.is_anomaly));
+}
+
+#[tokio::test]
+async fn weekday_seasonality_trains_on_the_same_weekday_of_earlier_weeks() {
+    let f = fixture();
+    // Monday morning; 15 weeks of days: 200 rows on weekdays, 50 on Saturdays and Sundays,
+    // except 120 on the last Sunday.
+    let now = at("2026-11-23T06:00:00Z");
+    let days = 105;
+    let start = now.date_naive() - Duration::days(days);
+    let times = (0..days).flat_map(|d| {
+        let date = start + Duration::days(d);
+        let weekend = matches!(date.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+        let rows = match (weekend, d == days - 1) {
+            (_, true) => 120,
+            (true, false) => 50,
+            (false, false) => 200,
+        };
+        let midnight = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"));
+        (0..rows).map(move |i| midnight + Duration::seconds(i * 86_000 / rows))
+    });
+    f.load("app.visits", &rows_at(times), LoadMode::Append)
+        .await;
+    let run = |seasonality: &str| {
+        let spec = format!(
+            "time_column = \"happened_at\"\ncolumns = [\"score\"]\nseasonality = \"{seasonality}\"\n"
+        );
+        let monitors = [monitor("app.visits", &spec)];
+        let scope = f.scope(now);
+        let wh = &f.wh;
+        async move {
+            let outcomes = run_monitors(wh, &monitors, &scope)
+                .await
+                .expect("monitors run");
+            assert!(outcomes[0].error.is_none(), "{:?}", outcomes[0].error);
+            outcomes.into_iter().next().expect("one outcome")
+        }
+    };
+    let sunday = |outcome: &kura_quality::MonitorOutcome| {
+        metric(&outcome.metrics, "row_count", None, "2026-11-22").clone()
+    };
+
+    let seasonal = run("day_of_week").await;
+    // The window spans 14 weeks of training plus the 2 detection days.
+    assert_eq!(seasonal.rows_scanned, 14 * (5 * 200 + 2 * 50) + 50 + 120);
+    let judged = sunday(&seasonal);
+    assert_eq!(judged.training_size, 14);
+    assert_eq!(judged.training_mean, Some(50.0));
+    assert!(judged.assessed && judged.is_anomaly, "{judged:?}");
+    let saturday = metric(&seasonal.metrics, "row_count", None, "2026-11-21");
+    assert!(saturday.assessed && !saturday.is_anomaly, "{saturday:?}");
+
+    // Against the 14 days before it (10 weekdays, 4 weekend days) the busy Sunday is within
+    // the spread: only the weekday comparison sees it.
+    let plain = run("none").await;
+    let judged = sunday(&plain);
+    let mean = judged.training_mean.expect("mean");
+    assert!(
+        (mean - (10.0 * 200.0 + 4.0 * 50.0) / 14.0).abs() < 1e-9,
+        "{judged:?}"
+    );
+    assert!(judged.assessed && !judged.is_anomaly, "{judged:?}");
+}
+
+#[tokio::test]
+async fn freshness_is_judged_against_earlier_runs() {
+    let f = fixture();
+    let spec = "time_column = \"happened_at\"\nbucket = \"hour\"\ncolumns = [\"score\"]\nmin_training = 3\n";
+    let monitors = [monitor("app.feed", spec)];
+    let freshness = |outcome: &kura_quality::MonitorOutcome| {
+        outcome
+            .metrics
+            .iter()
+            .find(|m| m.metric == "freshness_hours")
+            .cloned()
+            .expect("a freshness metric")
+    };
+    // Hourly runs, each 10 minutes after a new row arrived.
+    let first = at("2026-11-26T00:10:00Z");
+    for run in 0..5 {
+        let now = first + Duration::hours(run);
+        f.load(
+            "app.feed",
+            &rows_at([now - Duration::minutes(10)]),
+            LoadMode::Append,
+        )
+        .await;
+        let outcomes = run_monitors(&f.wh, &monitors, &f.scope(now))
+            .await
+            .expect("monitors run");
+        let fresh = freshness(&outcomes[0]);
+        assert!(
+            (fresh.value.expect("age") - 1.0 / 6.0).abs() < 1e-9,
+            "{fresh:?}"
+        );
+        assert!(!fresh.is_anomaly, "{fresh:?}");
+        if run >= 3 {
+            assert!(fresh.assessed, "{fresh:?}");
+        }
+    }
+    // Then nothing new for five hours.
+    let stale_at = first + Duration::hours(9);
+    let outcomes = run_monitors(&f.wh, &monitors, &f.scope(stale_at))
+        .await
+        .expect("monitors run");
+    let stale = freshness(&outcomes[0]);
+    assert!(
+        (stale.value.expect("age") - (5.0 + 1.0 / 6.0)).abs() < 1e-9,
+        "{stale:?}"
+    );
+    assert!(stale.assessed && stale.is_anomaly, "{stale:?}");
+    assert_eq!(stale.training_size, 5);
+}
+
+#[tokio::test]
+async fn schema_changes_name_added_removed_and_retyped_columns() {
+    let f = fixture();
+    let now = at("2026-11-26T06:00:00Z");
+    f.load(
+        "app.orders",
+        "order_id,score,amount,happened_at\n1,5,2.5,2026-11-25T10:00:00Z\n",
+        LoadMode::Append,
+    )
+    .await;
+    let monitors = [monitor("app.orders", "time_column = \"happened_at\"\n")];
+    let first = run_monitors(&f.wh, &monitors, &f.scope(now))
+        .await
+        .expect("monitors run");
+    assert!(!first[0].metrics.iter().any(|m| m.metric == "schema_change"));
+    f.load(
+        "app.orders",
+        "order_id,score,channel,happened_at\n1,high,web,2026-11-25T10:00:00Z\n",
+        LoadMode::Replace,
+    )
+    .await;
+    let later = run_monitors(&f.wh, &monitors, &f.scope(now + Duration::hours(1)))
+        .await
+        .expect("monitors run");
+    assert!(later[0].error.is_none(), "{:?}", later[0].error);
+    let change = later[0]
+        .metrics
+        .iter()
+        .find(|m| m.metric == "schema_change")
+        .expect("a schema change");
+    assert!(change.is_anomaly);
+    let detail = change.detail.as_deref().unwrap_or("");
+    for expected in [
+        "added `channel` STRING",
+        "removed `amount`",
+        "retyped `score` INT64 → STRING",
+    ] {
+        assert!(detail.contains(expected), "{expected}: {detail}");
+    }
 }
 
 #[tokio::test]
