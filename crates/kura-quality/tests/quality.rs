@@ -960,6 +960,114 @@ async fn alerts_reach_webhook_and_mail_once_until_the_check_recovers() {
     assert_eq!(events, ["firing", "resolved", "firing"]);
 }
 
+/// Monitors alert like checks: an anomalous series fires once, a monitor that cannot run
+/// fires as an error, both resolve when healthy again, and the report shows the series.
+#[tokio::test]
+async fn anomalies_alert_once_resolve_and_show_in_the_report() {
+    let f = fixture();
+    let now = at("2026-11-26T06:00:00Z");
+    let steady = |d: i64| 200 + (d * 37) % 11;
+    let spiky = events_csv(now, 30, |d| if d == 29 { 600 } else { steady(d) }, |_| 0.0);
+    f.load("app.events", &spiky, LoadMode::Append).await;
+    let monitors = [
+        monitor(
+            "app.events",
+            "time_column = \"happened_at\"\ncolumns = [\"score\"]\n",
+        ),
+        monitor("app.missing", "time_column = \"happened_at\"\n"),
+    ];
+    let (addr, mut requests) = http_server(vec![OK]).await;
+    let mut settings = channels(format!("http://{addr}/hook"), 0);
+    settings.channels.truncate(1);
+    let run = |now: DateTime<Utc>| {
+        let scope = f.scope(now);
+        let (wh, monitors, settings) = (&f.wh, &monitors, &settings);
+        async move {
+            let outcomes = run_monitors(wh, monitors, &scope)
+                .await
+                .expect("monitors run");
+            raise_alerts(wh, settings, "test", &[], &outcomes, &scope)
+                .await
+                .expect("alerts")
+        }
+    };
+
+    let first = run(now).await;
+    let fired: Vec<(&str, &str, &str)> = first
+        .iter()
+        .map(|a| (a.alert_key.as_str(), a.event.as_str(), a.severity.as_str()))
+        .collect();
+    assert_eq!(
+        fired,
+        [
+            ("anomaly:app.events:row_count", "firing", "warn"),
+            ("monitor:app.missing", "firing", "error"),
+        ],
+        "{first:#?}"
+    );
+    assert!(first.iter().all(|a| a.delivered), "{first:#?}");
+    assert!(
+        first[0]
+            .title
+            .contains("row_count = 600 in bucket 2026-11-25 00:00"),
+        "{}",
+        first[0].title
+    );
+    assert!(first[1].title.contains("app.missing"), "{}", first[1].title);
+    for _ in 0..2 {
+        let request = requests.try_recv().expect("a webhook call per alert");
+        let body: serde_json::Value = serde_json::from_slice(&request.body).expect("json");
+        assert!(body["text"].as_str().is_some(), "{body}");
+    }
+
+    // The report shows the anomalous series with its expected range.
+    let report = kura_quality::quality_report(&f.wh).await.expect("report");
+    let events = report
+        .tables
+        .iter()
+        .find(|t| t.table == "app.events")
+        .expect("app.events in the report");
+    let volume = events
+        .series
+        .iter()
+        .find(|s| s.series == "app.events:row_count")
+        .expect("the volume series");
+    assert_eq!(volume.status, "anomalous");
+    assert_eq!(volume.value, Some(600.0));
+    assert!(volume.expected_high.expect("high") < 600.0);
+    assert_eq!(volume.recent.len(), 16);
+    let markdown = report.render_markdown();
+    assert!(
+        markdown.contains("| `app.events:row_count` | ✗ anomalous | 600 |"),
+        "{markdown}"
+    );
+
+    // An hour later nothing has changed: nothing is sent again.
+    assert!(run(now + Duration::hours(1)).await.is_empty());
+    assert!(requests.try_recv().is_err());
+
+    // The spike is gone (the day reloaded with its usual rows) and the table exists: both
+    // problems resolve.
+    let clean = events_csv(now, 30, steady, |_| 0.0);
+    f.load("app.events", &clean, LoadMode::Replace).await;
+    f.load("app.missing", &clean, LoadMode::Append).await;
+    let resolved = run(now + Duration::hours(2)).await;
+    let events: Vec<(&str, &str)> = resolved
+        .iter()
+        .map(|a| (a.alert_key.as_str(), a.event.as_str()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("anomaly:app.events:row_count", "resolved"),
+            ("monitor:app.missing", "resolved"),
+        ],
+        "{resolved:#?}"
+    );
+    let report = kura_quality::quality_report(&f.wh).await.expect("report");
+    assert!(report.tables.iter().all(|t| t.open_alerts.is_empty()));
+}
+
 #[tokio::test]
 async fn an_unreachable_channel_is_recorded_undelivered_within_the_bound_and_retried_next_run() {
     let f = fixture();

@@ -1002,6 +1002,63 @@ fn checks_run_after_models_and_alone_and_the_quality_report_shows_them() {
         stdout(&markdown)
     );
 
+    // `kura monitor`: 20 days of pings, the last three times as busy. Each day's rows fall in
+    // its first 12 hours UTC, so they share one date in the project's zone (UTC+9) too.
+    let today = chrono::Utc::now().date_naive();
+    let mut pings = String::from("id,amount,happened_at\n");
+    let mut id = 0;
+    for day in 1..=20 {
+        let date = today - chrono::Duration::days(day);
+        let rows = if day == 1 { 300 } else { 100 };
+        for i in 0..rows {
+            id += 1;
+            let t =
+                date.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::seconds(i * 43_000 / rows);
+            pings.push_str(&format!(
+                "{id},{},{}Z\n",
+                i % 7,
+                t.format("%Y-%m-%dT%H:%M:%S")
+            ));
+        }
+    }
+    let pings_csv = dir.join("pings.csv");
+    std::fs::write(&pings_csv, pings).unwrap();
+    let load = kura(
+        &dir,
+        "alice",
+        &["load", pings_csv.to_str().unwrap(), "--into", "raw.pings"],
+    );
+    assert!(load.status.success(), "{}", stderr(&load));
+    text.push_str("\n[pings]\nmonitor = { time_column = \"happened_at\" }\n");
+    std::fs::write(&checks, &text).unwrap();
+    let monitor = kura(&dir, "alice", &["monitor", "-s", "raw.pings"]);
+    assert!(monitor.status.success(), "{}", stderr(&monitor));
+    let out = stdout(&monitor);
+    assert!(out.contains("ANOM  raw.pings:"), "{out}");
+    assert!(
+        out.contains("raw.pings:row_count: row_count = 300 in bucket"),
+        "{out}"
+    );
+    assert!(
+        stderr(&monitor).contains("alert firing"),
+        "{}",
+        stderr(&monitor)
+    );
+    // A monitor on a column that does not exist: an error naming it, exit 1.
+    let broken = text.replace(
+        "time_column = \"happened_at\"",
+        "time_column = \"happend_at\"",
+    );
+    std::fs::write(&checks, &broken).unwrap();
+    let monitor = kura(&dir, "alice", &["monitor", "-s", "raw.pings"]);
+    assert_eq!(monitor.status.code(), Some(1), "{}", stderr(&monitor));
+    assert!(
+        stdout(&monitor).contains("time column `happend_at` does not exist in `raw.pings`"),
+        "{}",
+        stdout(&monitor)
+    );
+    std::fs::write(&checks, &text).unwrap();
+
     // A mistyped check type is an error naming the file, with a did-you-mean.
     text.push_str("\n[[orders.checks]]\ntype = \"not_nul\"\ncolumn = \"order_id\"\n");
     std::fs::write(&checks, &text).unwrap();
