@@ -18,6 +18,7 @@ use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 use delta_kernel::expressions::Scalar;
+use delta_kernel::table_properties::DataSkippingNumIndexedCols;
 use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
 use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TableReference};
@@ -144,12 +145,16 @@ pub(crate) struct DayWrite {
     table: DeltaTable,
     /// The schema the files are written in: the table's, with the write's new columns.
     schema: SchemaRef,
+    /// The table's schema before the write; `None` when the commit creates the table.
+    current: Option<StructType>,
     /// The table's schema after the commit, when it differs from the current one.
     new_schema: Option<StructType>,
     config: WriterConfig,
+    /// What a writer of a file in another schema needs (see [`DayFiles::write_as_is`]).
+    properties: WriterProperties,
+    target_file_size: Option<NonZeroU64>,
+    stats: (DataSkippingNumIndexedCols, Option<Vec<String>>),
     format: DayFormat,
-    /// Whether the commit creates the table.
-    created: bool,
     /// What the commit removes; nothing when `None`.
     replace: Option<Replace>,
     adds: Mutex<Vec<Add>>,
@@ -173,38 +178,17 @@ impl DayWrite {
             table: name.to_string(),
             source: Box::new(source),
         };
-        let wanted: StructType = schema
-            .as_ref()
-            .try_into_kernel()
-            .map_err(|e| delta(e.into()))?;
         // A table that does not exist yet is created by the commit, with the files: a load
         // that fails leaves nothing behind.
         let existing = wh.store().open(name).await?;
-        let (table, merged, current) = match existing {
+        let (table, current) = match existing {
             Some(table) => {
                 let current = table.snapshot().map_err(delta)?.schema();
-                let merged = if matches!(replace, Some(Replace::All)) {
-                    wanted
-                } else {
-                    let missing: Vec<_> = wanted
-                        .fields()
-                        .filter(|f| current.field(f.name()).is_none())
-                        .cloned()
-                        .collect();
-                    StructType::try_new(current.fields().cloned().chain(missing))
-                        .map_err(|e| delta(e.into()))?
-                };
-                (table, merged, Some(current))
+                (table, Some(current.as_ref().clone()))
             }
-            None => (wh.store().open_or_new(name).await?, wanted, None),
+            None => (wh.store().open_or_new(name).await?, None),
         };
-        let new_schema = current
-            .as_ref()
-            .is_some_and(|current| merged != **current)
-            .then(|| merged.clone());
-        let file_schema: Schema = (&merged).try_into_arrow().map_err(|e| delta(e.into()))?;
-        let file_schema = Arc::new(file_schema);
-        let (num_indexed_cols, stats_columns) = match table.snapshot() {
+        let stats = match table.snapshot() {
             Ok(state) if current.is_some() => {
                 let config = state.table_config();
                 (
@@ -217,26 +201,82 @@ impl DayWrite {
             }
             _ => (Default::default(), None),
         };
-        let config = WriterConfig::new(
-            file_schema.clone(),
-            vec![DAY_COLUMN.to_string()],
-            Some(properties),
-            target_file_size,
-            None,
-            num_indexed_cols,
-            stats_columns,
-        );
-        Ok(Self {
+        let placeholder = Arc::new(Schema::empty());
+        let mut write = Self {
             name: name.clone(),
             table,
-            schema: file_schema,
-            new_schema,
-            config,
+            schema: placeholder.clone(),
+            current,
+            new_schema: None,
+            config: writer_config(placeholder, &properties, target_file_size, &stats),
+            properties,
+            target_file_size,
+            stats,
             format,
-            created: current.is_none(),
             replace,
             adds: Mutex::new(Vec::new()),
-        })
+        };
+        write.set_schema(schema)?;
+        Ok(write)
+    }
+
+    /// Sets the schema the commit gives the table, as [`DayWrite::begin`] describes, and the
+    /// one [`DayFiles::write`] converts batches to. Files written before in another schema
+    /// (with [`DayFiles::write_as_is`]) must hold a subset of its columns, in the same types.
+    pub(crate) fn set_schema(&mut self, schema: &SchemaRef) -> Result<(), Ga4Error> {
+        let delta = |source: deltalake::DeltaTableError| Ga4Error::Delta {
+            table: self.name.to_string(),
+            source: Box::new(source),
+        };
+        let wanted: StructType = schema
+            .as_ref()
+            .try_into_kernel()
+            .map_err(|e| delta(e.into()))?;
+        let merged = match &self.current {
+            Some(current) if !matches!(self.replace, Some(Replace::All)) => {
+                let missing: Vec<_> = wanted
+                    .fields()
+                    .filter(|f| current.field(f.name()).is_none())
+                    .cloned()
+                    .collect();
+                StructType::try_new(current.fields().cloned().chain(missing))
+                    .map_err(|e| delta(e.into()))?
+            }
+            _ => wanted,
+        };
+        self.new_schema = self
+            .current
+            .as_ref()
+            .is_some_and(|current| merged != *current)
+            .then(|| merged.clone());
+        let file_schema: Schema = (&merged).try_into_arrow().map_err(|e| delta(e.into()))?;
+        self.schema = Arc::new(file_schema);
+        self.config = writer_config(
+            self.schema.clone(),
+            &self.properties,
+            self.target_file_size,
+            &self.stats,
+        );
+        Ok(())
+    }
+
+    /// Deletes the files written so far and drops the write: the table is as it was.
+    pub(crate) async fn discard(self) -> Result<(), Ga4Error> {
+        let adds = std::mem::take(&mut *self.adds.lock().map_err(|_| poisoned(&self.name))?);
+        let store = self.table.log_store().object_store(None);
+        for add in adds {
+            let path = object_store::path::Path::from(add.path.as_str());
+            match object_store::ObjectStoreExt::delete(store.as_ref(), &path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    return Err(Ga4Error::Delta {
+                        table: self.name.to_string(),
+                        source: Box::new(e.into()),
+                    })
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A writer of files for one producer (one thread or one task).
@@ -259,7 +299,7 @@ impl DayWrite {
         };
         let adds = std::mem::take(&mut *self.adds.lock().map_err(|_| poisoned(&self.name))?);
         let properties = CommitProperties::default().with_metadata(metadata);
-        if self.created {
+        if self.current.is_none() {
             let schema: StructType = self
                 .schema
                 .as_ref()
@@ -347,7 +387,8 @@ impl DayWrite {
 /// when the next day starts or the producer finishes.
 pub(crate) struct DayFiles {
     write: Arc<DayWrite>,
-    open: Option<(NaiveDate, DeltaWriter)>,
+    /// The open file's day, schema and writer.
+    open: Option<(NaiveDate, SchemaRef, DeltaWriter)>,
 }
 
 impl DayFiles {
@@ -357,21 +398,53 @@ impl DayFiles {
         day: NaiveDate,
         batch: &RecordBatch,
     ) -> Result<(), Ga4Error> {
+        let batch = conform_batch(batch, &self.write.schema).map_err(|source| Ga4Error::Arrow {
+            context: format!("writing {}", self.write.name),
+            source,
+        })?;
+        self.write_batch(day, batch).await
+    }
+
+    /// Writes `batch`, whose rows all belong to `day`, in its own schema: a file holds one
+    /// schema, so a batch of another schema than the open file's starts a new file. The
+    /// columns a file lacks read NULL; the schema the commit gives the table
+    /// ([`DayWrite::set_schema`]) must hold every column of every batch, in the same type.
+    pub(crate) async fn write_as_is(
+        &mut self,
+        day: NaiveDate,
+        batch: RecordBatch,
+    ) -> Result<(), Ga4Error> {
+        self.write_batch(day, batch).await
+    }
+
+    async fn write_batch(&mut self, day: NaiveDate, batch: RecordBatch) -> Result<(), Ga4Error> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        if self.open.as_ref().is_some_and(|(open, _)| *open != day) {
+        let schema = batch.schema();
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|(open, open_schema, _)| *open != day || *open_schema != schema)
+        {
             self.close().await?;
         }
         let write = &self.write;
-        let (_, writer) = self.open.get_or_insert_with(|| {
+        let (_, _, writer) = self.open.get_or_insert_with(|| {
+            // Files in the write's own schema share its config, and so its upload budget.
+            let config = if schema == write.schema {
+                write.config.clone()
+            } else {
+                writer_config(
+                    schema.clone(),
+                    &write.properties,
+                    write.target_file_size,
+                    &write.stats,
+                )
+            };
             let store = write.table.log_store().object_store(None);
-            (day, DeltaWriter::new(store, write.config.clone()))
+            (day, schema, DeltaWriter::new(store, config))
         });
-        let batch = conform_batch(batch, &write.schema).map_err(|source| Ga4Error::Arrow {
-            context: format!("writing {}", write.name),
-            source,
-        })?;
         let mut values = IndexMap::new();
         values.insert(DAY_COLUMN.to_string(), write.format.scalar(day));
         writer
@@ -389,7 +462,7 @@ impl DayFiles {
     }
 
     async fn close(&mut self) -> Result<(), Ga4Error> {
-        let Some((_, writer)) = self.open.take() else {
+        let Some((_, _, writer)) = self.open.take() else {
             return Ok(());
         };
         let adds = writer.close().await.map_err(|source| Ga4Error::Delta {
@@ -403,6 +476,23 @@ impl DayFiles {
             .extend(adds);
         Ok(())
     }
+}
+
+fn writer_config(
+    schema: SchemaRef,
+    properties: &WriterProperties,
+    target_file_size: Option<NonZeroU64>,
+    (num_indexed_cols, stats_columns): &(DataSkippingNumIndexedCols, Option<Vec<String>>),
+) -> WriterConfig {
+    WriterConfig::new(
+        schema,
+        vec![DAY_COLUMN.to_string()],
+        Some(properties.clone()),
+        target_file_size,
+        None,
+        num_indexed_cols.clone(),
+        stats_columns.clone(),
+    )
 }
 
 fn poisoned(name: &TableName) -> Ga4Error {

@@ -13,6 +13,7 @@ mod day_write;
 pub mod derived;
 mod error;
 pub mod export_file;
+mod flat_writes;
 pub mod flatten;
 pub mod keys;
 mod line_decoder;

@@ -39,7 +39,8 @@ use crate::day_write::{self, DayFiles, DayFormat, DayWrite, Replace};
 use crate::derived;
 use crate::error::Ga4Error;
 use crate::export_file::{discover, ExportFile, ExportKind};
-use crate::flatten::{EventsLayout, ItemsLayout, LongLayout};
+use crate::flat_writes::{flat_layouts, BatchKeys, FlatOutcome, FlatWrites, Flatten, KEY_SCOPES};
+use crate::flatten::{EventsLayout, ItemsLayout};
 use crate::keys::{
     assign_columns, count_keys, KeyColumn, KeyCounts, KeyScope, ParamList, ParamType, Widening,
 };
@@ -93,6 +94,9 @@ pub struct Ga4LoadOutcome {
     pub events_without_session: u64,
     pub sessions: u64,
     pub elapsed: Duration,
+    /// Why the flat tables were rebuilt from the raw table after the load instead of being
+    /// written while the files were read (see `flat_writes`); `None` when they were not.
+    pub flat_rebuilt: Option<String>,
     /// Time per step: reading into the raw table, the flat tables, sessions and pages.
     pub phases: Vec<(&'static str, Duration)>,
 }
@@ -283,7 +287,25 @@ async fn load_authorized(
         )
         .await?,
     );
+    // The flat tables are written from the same batches (see `flat_writes`).
+    let existing_columns: Vec<KeyColumn> = state::read_columns(wh)
+        .await?
+        .into_iter()
+        .map(|c| c.column)
+        .collect();
+    let flat = Arc::new(
+        FlatWrites::begin(
+            wh,
+            &target,
+            existing_columns,
+            &days,
+            |schema| writer_properties(wh, schema),
+            file_size(),
+        )
+        .await?,
+    );
     let producer = RawProducer {
+        flat: flat.clone(),
         days: plans
             .iter()
             .map(|p| (p.date, p.kind, p.files.clone()))
@@ -296,20 +318,33 @@ async fn load_authorized(
     };
     let handle = tokio::runtime::Handle::current();
     let producing = write.clone();
-    let results = tokio::task::spawn_blocking(move || {
+    let produced = tokio::task::spawn_blocking(move || {
         producer.convert(&producing, &handle)?;
         producer.results.into_inner().map_err(|_| poisoned())
     })
     .await
-    .map_err(|_| poisoned())??;
+    .map_err(|_| poisoned())
+    .and_then(|r| r);
     let write = Arc::into_inner(write).ok_or_else(poisoned)?;
+    let flat = Arc::into_inner(flat).ok_or_else(poisoned)?;
+    let results = match produced {
+        Ok(results) => results,
+        Err(e) => {
+            // Nothing was committed; the files written so far would only take space.
+            write.discard().await?;
+            flat.discard().await?;
+            return Err(e);
+        }
+    };
     write
         .commit([(
             "kura.ga4_load".to_string(),
             serde_json::json!({ "load_id": load_id }),
         )])
         .await?;
-    outcome.phases.push(("raw", started.elapsed()));
+    outcome
+        .phases
+        .push(("raw and flat tables", started.elapsed()));
     if !results.rejected.is_empty() {
         kura_engine::load::write_rejected(wh, &raw_name, &load_id, &results.rejected).await?;
     }
@@ -357,13 +392,26 @@ async fn load_authorized(
     let all_days = !widened.is_empty() && existing_raw.is_some();
     outcome.widened = widened;
     let keys: Vec<KeyColumn> = columns.iter().map(|c| c.column.clone()).collect();
-    let scope = if all_days {
-        None
-    } else {
-        Some(days.as_slice())
-    };
     let flat_started = Instant::now();
-    write_flat_tables(wh, &keys, scope).await?;
+    let rebuild_reason = if all_days {
+        flat.discard().await?;
+        Some("a column's type widened, so every day is rewritten".to_string())
+    } else {
+        let raw_after = wh.table_schema(&raw_name).await?;
+        match flat.commit(&keys, &raw_after).await? {
+            FlatOutcome::Committed => None,
+            FlatOutcome::Rebuild(reason) => Some(reason),
+        }
+    };
+    if let Some(reason) = rebuild_reason {
+        let scope = if all_days {
+            None
+        } else {
+            Some(days.as_slice())
+        };
+        write_flat_tables(wh, &keys, scope).await?;
+        outcome.flat_rebuilt = Some(reason);
+    }
     outcome.phases.push(("flat tables", flat_started.elapsed()));
 
     // 4. Sessions and pages.
@@ -556,28 +604,7 @@ pub async fn write_flat_tables(
             Replace::All,
         ),
     };
-    let events = EventsLayout::new(&raw, keys);
-    let items = ItemsLayout::new(keys);
-    let params = LongLayout::new(KeyScope::Event);
-    let users = LongLayout::new(KeyScope::User);
-    let layouts: [(&str, SchemaRef, Flatten); 4] = [
-        (
-            "events",
-            events.schema(),
-            Box::new(move |b| events.flatten(b)),
-        ),
-        (
-            "event_params",
-            params.schema(),
-            Box::new(move |b| params.flatten(b)),
-        ),
-        (
-            "user_properties",
-            users.schema(),
-            Box::new(move |b| users.flatten(b)),
-        ),
-        ("items", items.schema(), Box::new(move |b| items.flatten(b))),
-    ];
+    let layouts = flat_layouts(&raw, keys);
     let mut tables = Vec::with_capacity(layouts.len());
     for (table, schema, flatten) in layouts {
         let name = TableName::new(DATASET, table)?;
@@ -620,9 +647,6 @@ pub async fn write_flat_tables(
 /// Days flattened at once: one per core of this 2-core target, each on a thread of its own.
 /// Each holds one open Parquet file per flat table, so this also bounds the phase's memory.
 const FLAT_DAYS_AT_ONCE: usize = 2;
-
-type Flatten =
-    Box<dyn Fn(&RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> + Send + Sync>;
 
 /// A flat table being rebuilt: its write and how a raw batch becomes its rows.
 struct FlatTable {
@@ -713,6 +737,7 @@ struct ProducerResults {
 
 /// Reads the days' files and writes them to `raw.ga4_events`, on blocking threads.
 struct RawProducer {
+    flat: Arc<FlatWrites>,
     days: Vec<(NaiveDate, ExportKind, Vec<PlannedFile>)>,
     read_schema: SchemaRef,
     target: SchemaRef,
@@ -745,12 +770,24 @@ impl RawProducer {
                 .map(|_| {
                     scope.spawn(|| -> Result<(), Ga4Error> {
                         let mut files = write.files();
+                        let mut flat_files = self.flat.files();
                         loop {
                             let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                             let Some((date, kind, file)) = jobs.get(i) else {
-                                return handle.block_on(files.finish());
+                                handle.block_on(files.finish())?;
+                                for files in flat_files {
+                                    handle.block_on(files.finish())?;
+                                }
+                                return Ok(());
                             };
-                            self.convert_file(*date, *kind, file, &mut files, handle, &bad)?;
+                            self.convert_file(
+                                *date,
+                                *kind,
+                                file,
+                                (&mut files, &mut flat_files),
+                                handle,
+                                &bad,
+                            )?;
                         }
                     })
                 })
@@ -779,7 +816,7 @@ impl RawProducer {
         date: NaiveDate,
         kind: ExportKind,
         (file, planned_hash): &PlannedFile,
-        files: &mut DayFiles,
+        (files, flat_files): (&mut DayFiles, &mut Vec<DayFiles>),
         handle: &tokio::runtime::Handle,
         bad: &std::sync::atomic::AtomicU64,
     ) -> Result<(), Ga4Error> {
@@ -791,7 +828,7 @@ impl RawProducer {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let mut rows = 0u64;
-        let mut counts: [BTreeMap<String, KeyCounts>; 3] = Default::default();
+        let mut counts: BatchKeys = Default::default();
         while let Some(mut chunk) = reader.next_chunk()? {
             // Every row must belong to the file's day, or replacing the day would drop or
             // duplicate it.
@@ -817,22 +854,18 @@ impl RawProducer {
             if batch.num_rows() == 0 {
                 continue;
             }
-            for (i, name) in [EVENT_PARAMS, USER_PROPERTIES].iter().enumerate() {
-                if let Some(p) = batch
-                    .column_by_name(name)
-                    .and_then(|a| ParamList::new(a.as_ref()))
-                {
-                    count_keys(&p, &mut counts[i]);
-                }
-            }
-            if let Some(p) = item_params(&batch) {
-                if let Some(list) = ParamList::new(p.as_ref()) {
-                    count_keys(&list, &mut counts[2]);
+            let batch_keys = batch_keys(&batch);
+            for (into, keys) in counts.iter_mut().zip(&batch_keys) {
+                for (key, c) in keys {
+                    into.entry(key.clone()).or_default().add(c);
                 }
             }
             rows += batch.num_rows() as u64;
             let out = self.with_bookkeeping(&batch, &lines, &file_name, kind)?;
             handle.block_on(files.write(date, &out))?;
+            if let Some(layouts) = self.flat.layouts_for(&batch_keys) {
+                handle.block_on(FlatWrites::write(&layouts, flat_files, date, &out))?;
+            }
         }
         let hash = reader.content_hash();
         if planned_hash
@@ -849,10 +882,7 @@ impl RawProducer {
         let mut results = self.results.lock().map_err(|_| poisoned())?;
         results.rows.insert(file.path.clone(), rows);
         results.hashes.insert(file.path.clone(), hash);
-        for (scope, map) in [KeyScope::Event, KeyScope::User, KeyScope::Item]
-            .into_iter()
-            .zip(counts)
-        {
+        for (scope, map) in KEY_SCOPES.into_iter().zip(counts) {
             for (key, c) in map {
                 results
                     .key_days
@@ -891,6 +921,26 @@ impl RawProducer {
             source,
         })
     }
+}
+
+/// The keys of a raw batch's `event_params`, `user_properties` and `items.item_params`, with
+/// the value fields each used.
+fn batch_keys(batch: &RecordBatch) -> BatchKeys {
+    let mut keys = BatchKeys::default();
+    for (i, name) in [EVENT_PARAMS, USER_PROPERTIES].iter().enumerate() {
+        if let Some(p) = batch
+            .column_by_name(name)
+            .and_then(|a| ParamList::new(a.as_ref()))
+        {
+            count_keys(&p, &mut keys[i]);
+        }
+    }
+    if let Some(p) = item_params(batch) {
+        if let Some(list) = ParamList::new(p.as_ref()) {
+            count_keys(&list, &mut keys[2]);
+        }
+    }
+    keys
 }
 
 /// The `items.item_params` list of a raw batch, aligned with the items' entries.

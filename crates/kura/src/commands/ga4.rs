@@ -194,6 +194,11 @@ fn print_outcome(outcome: &Ga4LoadOutcome, quiet: bool) {
             .collect();
         eprintln!("  time: {}", phases.join(", "));
     }
+    if let Some(reason) = &outcome.flat_rebuilt {
+        eprintln!(
+            "  note: the flat tables were rebuilt from raw.ga4_events after the load: {reason}"
+        );
+    }
     if outcome.events_without_session > 0 {
         eprintln!(
             "  note: {} event(s) have no ga_session_id and belong to no session",
