@@ -66,8 +66,9 @@ impl LineDecoder {
 
     fn decode_lines(&mut self, text: &[u8], starts: &[(u64, usize)]) -> Step {
         // Valid UTF-8 as a whole means every string between quotes is too: a quote is ASCII,
-        // so it never splits a character.
-        std::str::from_utf8(text).map_err(|_| GiveUp)?;
+        // so it never splits a character. (SIMD validation: the standard library's took 2 % of
+        // a load's time.)
+        simdutf8::basic::from_utf8(text).map_err(|_| GiveUp)?;
         for (i, (_, start)) in starts.iter().enumerate() {
             let end = starts.get(i + 1).map_or(text.len(), |(_, s)| *s);
             let mut cursor = Cursor {

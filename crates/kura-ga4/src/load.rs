@@ -44,7 +44,9 @@ use crate::flatten::{EventsLayout, ItemsLayout};
 use crate::keys::{
     assign_columns, count_keys, KeyColumn, KeyCounts, KeyScope, ParamList, ParamType, Widening,
 };
-use crate::reader::{parquet_extra_fields, read_schema, ExportReader};
+use crate::reader::{
+    parquet_extra_fields, read_schema, ChunkDecoder, ExportReader, Piece, RawChunk,
+};
 use crate::schema::{self, raw_schema, EVENT_PARAMS, ITEMS, ITEM_PARAMS, USER_PROPERTIES};
 use crate::state::{self, ColumnRecord, DayState, FileRecord, KeyDays};
 
@@ -735,6 +737,16 @@ struct ProducerResults {
     key_days: KeyDays,
 }
 
+/// Which file the threads read, and how far.
+struct Inputs {
+    /// The next job to open.
+    next: usize,
+    /// The job being read, and its reader.
+    open: Option<(usize, ExportReader)>,
+    /// A thread failed: the others stop.
+    failed: bool,
+}
+
 /// Reads the days' files and writes them to `raw.ga4_events`, on blocking threads.
 struct RawProducer {
     flat: Arc<FlatWrites>,
@@ -748,7 +760,9 @@ struct RawProducer {
 
 impl RawProducer {
     /// Reads and writes the files on up to two threads (JSON decoding and Parquet encoding
-    /// are the costly parts of a load), each file by one thread, in file order per thread.
+    /// are the costly parts of a load). The files are read one after another, a stretch of
+    /// lines at a time, and each thread decodes and writes the stretches it takes: both
+    /// threads work on one file as much as on many (a day's load is often a single file).
     fn convert(
         &self,
         write: &Arc<DayWrite>,
@@ -759,36 +773,47 @@ impl RawProducer {
             .iter()
             .flat_map(|(date, kind, files)| files.iter().map(move |f| (*date, *kind, f)))
             .collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
+        let inputs = Mutex::new(Inputs {
+            next: 0,
+            open: None,
+            failed: false,
+        });
         let bad = std::sync::atomic::AtomicU64::new(0);
         let workers = std::thread::available_parallelism()
             .map_or(1, usize::from)
-            .clamp(1, 2)
-            .min(jobs.len());
+            .clamp(1, 2);
         std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|_| {
                     scope.spawn(|| -> Result<(), Ga4Error> {
+                        let mut decoder = ChunkDecoder::new(self.read_schema.clone())?;
                         let mut files = write.files();
                         let mut flat_files = self.flat.files();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                            let Some((date, kind, file)) = jobs.get(i) else {
+                        let result = (|| {
+                            while let Some((job, piece)) = self.next_piece(&jobs, &inputs)? {
+                                let (date, kind, (file, _)) = jobs[job];
+                                let chunk = decoder.decode(&file.path, piece)?;
+                                self.convert_chunk(
+                                    (date, kind, file),
+                                    chunk,
+                                    (&mut files, &mut flat_files),
+                                    handle,
+                                    &bad,
+                                )?;
+                            }
+                            handle.block_on(files.finish())?;
+                            for files in flat_files {
                                 handle.block_on(files.finish())?;
-                                for files in flat_files {
-                                    handle.block_on(files.finish())?;
-                                }
-                                return Ok(());
-                            };
-                            self.convert_file(
-                                *date,
-                                *kind,
-                                file,
-                                (&mut files, &mut flat_files),
-                                handle,
-                                &bad,
-                            )?;
+                            }
+                            Ok(())
+                        })();
+                        if result.is_err() {
+                            // Stop the other thread at its next stretch.
+                            if let Ok(mut inputs) = inputs.lock() {
+                                inputs.failed = true;
+                            }
                         }
+                        result
                     })
                 })
                 .collect();
@@ -797,8 +822,6 @@ impl RawProducer {
                 match h.join() {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => {
-                        // Stop the other worker at its next file.
-                        next.store(usize::MAX / 2, std::sync::atomic::Ordering::SeqCst);
                         first_error.get_or_insert(e);
                     }
                     Err(_) => {
@@ -810,80 +833,104 @@ impl RawProducer {
         })
     }
 
-    /// Reads one file and writes its rows as its day's.
-    fn convert_file(
+    /// The next stretch of the files, with the index of its job; `None` when every file has
+    /// been read, or another thread failed. A file read to its end gets its content hash
+    /// recorded, and checked against the one planning saw.
+    fn next_piece(
         &self,
-        date: NaiveDate,
-        kind: ExportKind,
-        (file, planned_hash): &PlannedFile,
+        jobs: &[(NaiveDate, ExportKind, &PlannedFile)],
+        inputs: &Mutex<Inputs>,
+    ) -> Result<Option<(usize, Piece)>, Ga4Error> {
+        let mut inputs = inputs.lock().map_err(|_| poisoned())?;
+        loop {
+            if inputs.failed {
+                return Ok(None);
+            }
+            let (job, reader) = match &mut inputs.open {
+                Some(open) => open,
+                None => {
+                    let job = inputs.next;
+                    let Some((_, _, (file, _))) = jobs.get(job) else {
+                        return Ok(None);
+                    };
+                    inputs.next += 1;
+                    let reader =
+                        ExportReader::open(&file.path, file.format, self.read_schema.clone())?;
+                    inputs.open.insert((job, reader))
+                }
+            };
+            let job = *job;
+            if let Some(piece) = reader.next_piece()? {
+                return Ok(Some((job, piece)));
+            }
+            let hash = reader.content_hash();
+            inputs.open = None;
+            let (_, _, (file, planned_hash)) = jobs[job];
+            if planned_hash
+                .as_ref()
+                .is_some_and(|planned| *planned != hash)
+            {
+                return Err(Ga4Error::Io {
+                    path: file.path.clone(),
+                    source: std::io::Error::other(
+                        "the file changed while it was being loaded; nothing was written, load it again once it is complete",
+                    ),
+                });
+            }
+            let mut results = self.results.lock().map_err(|_| poisoned())?;
+            results.rows.entry(file.path.clone()).or_default();
+            results.hashes.insert(file.path.clone(), hash);
+        }
+    }
+
+    /// Writes one stretch of a file's rows as its day's, to the raw and the flat tables.
+    fn convert_chunk(
+        &self,
+        (date, kind, file): (NaiveDate, ExportKind, &ExportFile),
+        mut chunk: RawChunk,
         (files, flat_files): (&mut DayFiles, &mut Vec<DayFiles>),
         handle: &tokio::runtime::Handle,
         bad: &std::sync::atomic::AtomicU64,
     ) -> Result<(), Ga4Error> {
         let expected = date.format("%Y%m%d").to_string();
-        let mut reader = ExportReader::open(&file.path, file.format, self.read_schema.clone())?;
         let file_name = file
             .path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut rows = 0u64;
-        let mut counts: BatchKeys = Default::default();
-        while let Some(mut chunk) = reader.next_chunk()? {
-            // Every row must belong to the file's day, or replacing the day would drop or
-            // duplicate it.
-            let (batch, lines) =
-                keep_day(&chunk.batch, &chunk.lines, &expected, &mut chunk.rejected)?;
-            if !chunk.rejected.is_empty() {
-                let n = chunk.rejected.len() as u64;
-                let total = bad.fetch_add(n, std::sync::atomic::Ordering::SeqCst) + n;
-                if total > self.max_bad_rows {
-                    let first = &chunk.rejected[0];
-                    return Err(Ga4Error::BadLine {
-                        file: file.path.clone(),
-                        line: first.line,
-                        reason: first.reason.clone(),
-                        count: total,
-                    });
-                }
-                let mut results = self.results.lock().map_err(|_| poisoned())?;
-                results
-                    .rejected
-                    .extend(chunk.rejected.into_iter().map(|r| (file.path.clone(), r)));
+        // Every row must belong to the file's day, or replacing the day would drop or
+        // duplicate it.
+        let (batch, lines) = keep_day(&chunk.batch, &chunk.lines, &expected, &mut chunk.rejected)?;
+        if !chunk.rejected.is_empty() {
+            let n = chunk.rejected.len() as u64;
+            let total = bad.fetch_add(n, std::sync::atomic::Ordering::SeqCst) + n;
+            if total > self.max_bad_rows {
+                let first = &chunk.rejected[0];
+                return Err(Ga4Error::BadLine {
+                    file: file.path.clone(),
+                    line: first.line,
+                    reason: first.reason.clone(),
+                    count: total,
+                });
             }
-            if batch.num_rows() == 0 {
-                continue;
-            }
-            let batch_keys = batch_keys(&batch);
-            for (into, keys) in counts.iter_mut().zip(&batch_keys) {
-                for (key, c) in keys {
-                    into.entry(key.clone()).or_default().add(c);
-                }
-            }
-            rows += batch.num_rows() as u64;
-            let out = self.with_bookkeeping(&batch, &lines, &file_name, kind)?;
-            handle.block_on(files.write(date, &out))?;
-            if let Some(layouts) = self.flat.layouts_for(&batch_keys) {
-                handle.block_on(FlatWrites::write(&layouts, flat_files, date, &out))?;
-            }
+            let mut results = self.results.lock().map_err(|_| poisoned())?;
+            results
+                .rejected
+                .extend(chunk.rejected.into_iter().map(|r| (file.path.clone(), r)));
         }
-        let hash = reader.content_hash();
-        if planned_hash
-            .as_ref()
-            .is_some_and(|planned| *planned != hash)
-        {
-            return Err(Ga4Error::Io {
-                path: file.path.clone(),
-                source: std::io::Error::other(
-                    "the file changed while it was being loaded; nothing was written, load it again once it is complete",
-                ),
-            });
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let batch_keys = batch_keys(&batch);
+        let out = self.with_bookkeeping(&batch, &lines, &file_name, kind)?;
+        handle.block_on(files.write(date, &out))?;
+        if let Some(layouts) = self.flat.layouts_for(&batch_keys) {
+            handle.block_on(FlatWrites::write(&layouts, flat_files, date, &out))?;
         }
         let mut results = self.results.lock().map_err(|_| poisoned())?;
-        results.rows.insert(file.path.clone(), rows);
-        results.hashes.insert(file.path.clone(), hash);
-        for (scope, map) in KEY_SCOPES.into_iter().zip(counts) {
-            for (key, c) in map {
+        *results.rows.entry(file.path.clone()).or_default() += batch.num_rows() as u64;
+        for (scope, keys) in KEY_SCOPES.into_iter().zip(batch_keys) {
+            for (key, c) in keys {
                 results
                     .key_days
                     .entry((scope, key, date))

@@ -36,7 +36,18 @@ pub struct RawChunk {
     pub rejected: Vec<RejectedRow>,
 }
 
-/// An open export file.
+/// A stretch of an export file as read from it: NDJSON lines still to decode (which any
+/// thread's [`ChunkDecoder`] can do), or rows already decoded (Parquet).
+pub enum Piece {
+    Lines {
+        text: Vec<u8>,
+        /// Each line's number and where it starts in `text`.
+        starts: Vec<(u64, usize)>,
+    },
+    Rows(RawChunk),
+}
+
+/// An open export file, read a stretch at a time.
 pub enum ExportReader {
     Json(JsonReader),
     Parquet(ParquetReader),
@@ -46,18 +57,19 @@ impl ExportReader {
     pub fn open(path: &Path, format: FileFormat, target: SchemaRef) -> Result<Self, Ga4Error> {
         Ok(match format {
             FileFormat::Parquet => ExportReader::Parquet(ParquetReader::open(path, target)?),
-            _ => ExportReader::Json(JsonReader::open(path, target)?),
+            _ => ExportReader::Json(JsonReader::open(path)?),
         })
     }
 
-    pub fn next_chunk(&mut self) -> Result<Option<RawChunk>, Ga4Error> {
+    /// The next stretch, or `None` at the end of the file.
+    pub fn next_piece(&mut self) -> Result<Option<Piece>, Ga4Error> {
         match self {
-            ExportReader::Json(r) => r.next_chunk(),
-            ExportReader::Parquet(r) => r.next_chunk(),
+            ExportReader::Json(r) => r.next_lines(),
+            ExportReader::Parquet(r) => Ok(r.next_chunk()?.map(Piece::Rows)),
         }
     }
 
-    /// The file's content hash (as `InputFile::inspect` computes it), once every chunk has
+    /// The file's content hash (as `InputFile::inspect` computes it), once every piece has
     /// been read: NDJSON files are hashed as they are read, not in a pass of their own.
     pub fn content_hash(&self) -> String {
         match self {
@@ -71,67 +83,26 @@ pub struct JsonReader {
     path: PathBuf,
     reader: Box<dyn BufRead + Send>,
     hash: ContentHash,
-    target: SchemaRef,
-    /// The target without `_unknown_fields`: what the JSON decoder fills.
-    decoded: SchemaRef,
-    strict: Decoder,
-    /// The one-pass decoder, tried first on each chunk (`None` for a schema it cannot read).
-    fast: Option<Box<LineDecoder>>,
     next_line: u64,
     /// The text of the previous chunk, in bytes: the next chunk's buffer starts at about that.
     chunk_bytes: usize,
     done: bool,
 }
 
-fn decoder(schema: &SchemaRef, strict: bool) -> Result<Decoder, arrow::error::ArrowError> {
-    ReaderBuilder::new(schema.clone())
-        .with_batch_size(CHUNK_ROWS * 2)
-        .with_strict_mode(strict)
-        // Text columns keep numbers and booleans as written (`stream_id` is a number in some
-        // exports, text in others).
-        .with_coerce_primitive(true)
-        .build_decoder()
-}
-
 impl JsonReader {
-    fn open(path: &Path, target: SchemaRef) -> Result<Self, Ga4Error> {
+    fn open(path: &Path) -> Result<Self, Ga4Error> {
         let (reader, hash) = open_hashed(path)?;
-        let reader = Box::new(std::io::BufReader::new(reader));
-        let decoded = Arc::new(Schema::new(
-            target
-                .fields()
-                .iter()
-                .filter(|f| f.name() != UNKNOWN_FIELDS)
-                .cloned()
-                .collect::<Vec<_>>(),
-        ));
-        let strict = decoder(&decoded, true).map_err(|source| Ga4Error::Arrow {
-            context: format!("reading {}", path.display()),
-            source,
-        })?;
-        let fast = LineDecoder::new(&decoded).map(Box::new);
         Ok(Self {
             path: path.to_path_buf(),
-            reader,
+            reader: Box::new(std::io::BufReader::new(reader)),
             hash,
-            target,
-            decoded,
-            strict,
-            fast,
             next_line: 1,
             chunk_bytes: 1 << 20,
             done: false,
         })
     }
 
-    fn arrow_err(&self, source: arrow::error::ArrowError) -> Ga4Error {
-        Ga4Error::Arrow {
-            context: format!("decoding {}", self.path.display()),
-            source,
-        }
-    }
-
-    fn next_chunk(&mut self) -> Result<Option<RawChunk>, Ga4Error> {
+    fn next_lines(&mut self) -> Result<Option<Piece>, Ga4Error> {
         if self.done {
             return Ok(None);
         }
@@ -147,29 +118,92 @@ impl JsonReader {
         })?;
         self.chunk_bytes = lines.text.len();
         self.done = lines.at_end;
-        let (buf, starts) = (lines.text, lines.starts);
-        if starts.is_empty() {
+        if lines.starts.is_empty() {
             return Ok(None);
         }
+        Ok(Some(Piece::Lines {
+            text: lines.text,
+            starts: lines.starts,
+        }))
+    }
+}
+
+fn decoder(schema: &SchemaRef, strict: bool) -> Result<Decoder, arrow::error::ArrowError> {
+    ReaderBuilder::new(schema.clone())
+        .with_batch_size(CHUNK_ROWS * 2)
+        .with_strict_mode(strict)
+        // Text columns keep numbers and booleans as written (`stream_id` is a number in some
+        // exports, text in others).
+        .with_coerce_primitive(true)
+        .build_decoder()
+}
+
+/// Decodes [`Piece`]s of NDJSON lines into raw rows: the export's columns plus
+/// `_unknown_fields`. Each decoding thread has its own.
+pub struct ChunkDecoder {
+    target: SchemaRef,
+    /// The target without `_unknown_fields`: what the JSON decoder fills.
+    decoded: SchemaRef,
+    strict: Decoder,
+    /// The one-pass decoder, tried first on each chunk (`None` for a schema it cannot read).
+    fast: Option<Box<LineDecoder>>,
+}
+
+impl ChunkDecoder {
+    pub fn new(target: SchemaRef) -> Result<Self, Ga4Error> {
+        let decoded = Arc::new(Schema::new(
+            target
+                .fields()
+                .iter()
+                .filter(|f| f.name() != UNKNOWN_FIELDS)
+                .cloned()
+                .collect::<Vec<_>>(),
+        ));
+        let strict = decoder(&decoded, true).map_err(|source| Ga4Error::Arrow {
+            context: "preparing the NDJSON decoder".into(),
+            source,
+        })?;
+        let fast = LineDecoder::new(&decoded).map(Box::new);
+        Ok(Self {
+            target,
+            decoded,
+            strict,
+            fast,
+        })
+    }
+
+    /// The rows of `piece`, read from the file at `path`.
+    pub fn decode(&mut self, path: &Path, piece: Piece) -> Result<RawChunk, Ga4Error> {
+        let (buf, starts) = match piece {
+            Piece::Rows(chunk) => return Ok(chunk),
+            Piece::Lines { text, starts } => (text, starts),
+        };
+        let arrow_err = |source| Ga4Error::Arrow {
+            context: format!("decoding {}", path.display()),
+            source,
+        };
         let fast = self.fast.as_mut().and_then(|d| d.decode(&buf, &starts));
         if let Some(batch) = fast.or_else(|| decode_all(&mut self.strict, &buf).ok().flatten()) {
             if batch.num_rows() == starts.len() {
                 let unknown: ArrayRef = Arc::new(StringArray::new_null(batch.num_rows()));
-                let batch =
-                    with_unknown(&batch, unknown, &self.target).map_err(|e| self.arrow_err(e))?;
-                return Ok(Some(RawChunk {
+                let batch = with_unknown(&batch, unknown, &self.target).map_err(arrow_err)?;
+                return Ok(RawChunk {
                     batch,
                     lines: starts.iter().map(|(l, _)| *l).collect(),
                     rejected: Vec::new(),
-                }));
+                });
             }
         }
         // Something in this stretch does not fit: go line by line.
-        self.strict = decoder(&self.decoded, true).map_err(|e| self.arrow_err(e))?;
-        self.line_by_line(&buf, &starts).map(Some)
+        self.strict = decoder(&self.decoded, true).map_err(arrow_err)?;
+        self.line_by_line(&buf, &starts).map_err(arrow_err)
     }
 
-    fn line_by_line(&self, buf: &[u8], starts: &[(u64, usize)]) -> Result<RawChunk, Ga4Error> {
+    fn line_by_line(
+        &self,
+        buf: &[u8],
+        starts: &[(u64, usize)],
+    ) -> Result<RawChunk, arrow::error::ArrowError> {
         let known = export_schema();
         let mut good = Vec::with_capacity(buf.len());
         let mut lines = Vec::new();
@@ -209,7 +243,7 @@ impl JsonReader {
             }
             let mut text = serde_json::to_vec(&Value::Object(object)).unwrap_or_default();
             text.push(b'\n');
-            let mut probe = decoder(&self.decoded, false).map_err(|e| self.arrow_err(e))?;
+            let mut probe = decoder(&self.decoded, false)?;
             match decode_all(&mut probe, &text) {
                 Ok(_) => {
                     good.extend_from_slice(&text);
@@ -221,12 +255,11 @@ impl JsonReader {
                 )),
             }
         }
-        let mut lenient = decoder(&self.decoded, false).map_err(|e| self.arrow_err(e))?;
-        let batch = decode_all(&mut lenient, &good)
-            .map_err(|e| self.arrow_err(e))?
+        let mut lenient = decoder(&self.decoded, false)?;
+        let batch = decode_all(&mut lenient, &good)?
             .unwrap_or_else(|| RecordBatch::new_empty(self.decoded.clone()));
         let unknown: ArrayRef = Arc::new(StringArray::from(unknown));
-        let batch = with_unknown(&batch, unknown, &self.target).map_err(|e| self.arrow_err(e))?;
+        let batch = with_unknown(&batch, unknown, &self.target)?;
         Ok(RawChunk {
             batch,
             lines,

@@ -1048,12 +1048,14 @@ async fn flat_tables_are_written_during_the_load_unless_a_type_widens_on_the_way
     assert_eq!(unreferenced_files(&warehouse), Vec::<String>::new());
     assert_flat_as_rebuilt(&p, "two days loaded at once").await;
 
-    // One file whose first chunk (16,384 lines) sends `level` as an int and whose rest sends
-    // it as text: the column assigned on the way (INT64) is not the one the load settles on
-    // (STRING), so the flat tables are rebuilt from the raw table.
-    let day: Vec<Value> = (0..20_000)
+    // One file whose first two stretches (16,384 lines each) send `level` as an int and whose
+    // rest sends it as text: the column assigned on the way (INT64) is not the one the load
+    // settles on (STRING), so the flat tables are rebuilt from the raw table. (Two threads
+    // take the first two stretches; the third goes to whichever has finished one, so an int
+    // stretch always assigns the column first.)
+    let day: Vec<Value> = (0..40_000)
         .map(|i| {
-            let level = if i < 16_384 {
+            let level = if i < 32_768 {
                 json!(i)
             } else {
                 json!(format!("L{i}"))
@@ -1074,7 +1076,7 @@ async fn flat_tables_are_written_during_the_load_unless_a_type_widens_on_the_way
     assert_eq!(
         p.rows("SELECT count(*), count(param_level), min(param_level), max(param_level) FROM ga4.events WHERE event_date = DATE '2024-09-03'")
             .await,
-        ["20000|20000|0|L19999"]
+        ["40000|40000|0|L39999"]
     );
     assert_eq!(unreferenced_files(&warehouse), Vec::<String>::new());
     assert_flat_as_rebuilt(&p, "a type widened within a file").await;
