@@ -490,7 +490,7 @@ fn writer_config(
         Some(properties.clone()),
         target_file_size,
         None,
-        num_indexed_cols.clone(),
+        *num_indexed_cols,
         stats_columns.clone(),
     )
 }

@@ -801,10 +801,6 @@ impl RawProducer {
                                     &bad,
                                 )?;
                             }
-                            handle.block_on(files.finish())?;
-                            for files in flat_files {
-                                handle.block_on(files.finish())?;
-                            }
                             Ok(())
                         })();
                         if result.is_err() {
@@ -813,7 +809,16 @@ impl RawProducer {
                                 inputs.failed = true;
                             }
                         }
-                        result
+                        // Close the open files either way: a failed load then knows every
+                        // file it wrote, to delete them.
+                        let mut closed = Ok(());
+                        for files in std::iter::once(files).chain(flat_files) {
+                            let finished = handle.block_on(files.finish());
+                            if closed.is_ok() {
+                                closed = finished;
+                            }
+                        }
+                        result.and(closed)
                     })
                 })
                 .collect();

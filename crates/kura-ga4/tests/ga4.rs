@@ -1081,3 +1081,48 @@ async fn flat_tables_are_written_during_the_load_unless_a_type_widens_on_the_way
     assert_eq!(unreferenced_files(&warehouse), Vec::<String>::new());
     assert_flat_as_rebuilt(&p, "a type widened within a file").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_load_leaves_no_files_behind() {
+    let p = project();
+    let warehouse = p.dir.path().join(".kura/warehouse");
+    let d1 = p.write_lines(
+        "events_20241001.json",
+        &[event(
+            "20241001",
+            1,
+            "page_view",
+            "u1",
+            vec![param("ga_session_id", json!(1))],
+        )],
+    );
+    p.load(&[d1], 0).await.expect("day 1");
+    // Two stretches of good lines are decoded and written (each thread closes its files when
+    // the load fails), then a bad line fails the load.
+    let good: String = (0..40_000)
+        .map(|i| {
+            let e = event(
+                "20241002",
+                i,
+                "page_view",
+                "u2",
+                vec![param("ga_session_id", json!(2)), param("n", json!(i))],
+            );
+            format!("{e}\n")
+        })
+        .collect();
+    let path = p.dir.path().join("export/events_20241002.json");
+    std::fs::write(&path, format!("{good}{{\"event_date\": \n")).expect("write");
+    let err = p.load(&[path], 0).await.expect_err("bad line");
+    assert!(
+        err.to_string().contains("events_20241002.json:40001:"),
+        "{err}"
+    );
+    assert_eq!(unreferenced_files(&warehouse), Vec::<String>::new());
+    assert_eq!(
+        p.rows("SELECT event_date, count(*) FROM ga4.events GROUP BY 1")
+            .await,
+        ["2024-10-01|1"]
+    );
+    assert_eq!(p.rows("SELECT count(*) FROM raw.ga4_events").await, ["1"]);
+}
