@@ -45,6 +45,11 @@ pub enum EngineError {
     #[error("table `{table}` does not exist")]
     TableNotFound { table: String },
 
+    #[error(
+        "a retention of {retain} can delete the files of a load or build that is still running"
+    )]
+    ShortRetention { retain: String },
+
     #[error("a row of `_kura.{table}` does not match what this kura expects: {message}")]
     SystemRow { table: String, message: String },
 
@@ -178,6 +183,11 @@ impl EngineError {
                 }
             }
             EngineError::TableNotFound { .. } => "`kura tables` lists what exists".into(),
+            EngineError::ShortRetention { .. } => {
+                "keep at least 1h (the default is 7d), or pass --force when nothing else writes \
+                 to the warehouse"
+                    .into()
+            }
             EngineError::SystemRow { .. } => {
                 "the table was written by another kura version; upgrade kura, or move the \
                  table aside to start its history afresh"

@@ -19,6 +19,7 @@ pub mod query_log;
 mod store;
 pub mod system_rows;
 mod table_columns;
+pub mod vacuum;
 mod warehouse;
 
 pub use access::{default_principal, Access, AccessDenied, AccessPolicy};

@@ -634,7 +634,7 @@ impl Warehouse {
         Ok((Arc::new(table), physical, rows))
     }
 
-    async fn log_write(
+    pub(crate) async fn log_write(
         &self,
         name: &TableName,
         sql: &str,

@@ -358,3 +358,124 @@ async fn folded_queries_count_every_row_once() {
     assert_eq!(rows, joined_rows);
     assert!(!piece_by_piece, "a join's pieces are read all at once");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vacuum_deletes_replaced_and_orphaned_files_once_they_are_old_enough() {
+    use kura_engine::load::LoadMode;
+    use kura_engine::vacuum::VacuumRequest;
+    use std::time::{Duration, SystemTime};
+
+    let p = common::project();
+    let name = TableName::new("raw", "orders").unwrap();
+    let first = p.write("a.csv", "id\n1\n2\n");
+    p.load(&[&first], "raw.orders").await.unwrap();
+    let dir = p.wh.store().table_dir(&name);
+    let parquet_files = || -> Vec<String> {
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|f| f.ends_with(".parquet"))
+            .collect();
+        files.sort();
+        files
+    };
+    let replaced = parquet_files();
+    assert_eq!(replaced.len(), 1);
+    let mut replace = LoadRequest::new(vec![p.write("b.csv", "id\n3\n")], name.clone());
+    replace.mode = LoadMode::Replace;
+    p.load_with(replace).await.unwrap();
+    // Files no version names, as a load killed before its commit leaves them: one written
+    // ten days ago, one just now (as if its load were still running).
+    let old_orphan = dir.join("part-00000-old-orphan.c000.snappy.parquet");
+    std::fs::copy(dir.join(&replaced[0]), &old_orphan).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&old_orphan)
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(10 * 86_400))
+        .unwrap();
+    let new_orphan = dir.join("part-00000-new-orphan.c000.snappy.parquet");
+    std::fs::copy(dir.join(&replaced[0]), &new_orphan).unwrap();
+    let orphan_bytes = std::fs::metadata(&old_orphan).unwrap().len();
+    let alice = QueryContext::new("alice");
+    let orders = |outcome: &kura_engine::vacuum::VacuumOutcome| {
+        outcome
+            .tables
+            .iter()
+            .find(|t| t.table == name)
+            .map(|t| (t.files.clone(), t.bytes))
+            .expect("raw.orders was vacuumed")
+    };
+
+    // The default retention (7 days): only the old orphan goes. The replaced file's removal
+    // and the new orphan are recent.
+    let outcome =
+        p.wh.vacuum(&VacuumRequest::default(), &alice)
+            .await
+            .unwrap();
+    assert_eq!(
+        orders(&outcome),
+        (
+            vec!["part-00000-old-orphan.c000.snappy.parquet".to_string()],
+            orphan_bytes
+        )
+    );
+    assert!(!old_orphan.exists() && new_orphan.exists());
+    assert_eq!(parquet_files().len(), 3, "{:?}", parquet_files());
+
+    // A retention that can reach a running write needs --force.
+    let short = VacuumRequest {
+        tables: vec![name.clone()],
+        retain: Duration::ZERO,
+        ..VacuumRequest::default()
+    };
+    let err = p.wh.vacuum(&short, &alice).await.unwrap_err();
+    assert!(err.to_string().contains("a retention of 0s"), "{err}");
+    assert!(err.hint().unwrap().contains("--force"));
+
+    // An analyst may not vacuum raw: named, it is refused; unnamed, it is skipped.
+    let forced = VacuumRequest {
+        force: true,
+        ..short.clone()
+    };
+    let bob = QueryContext::new("bob");
+    assert!(matches!(
+        p.wh.vacuum(&forced, &bob).await,
+        Err(EngineError::AccessDenied(_))
+    ));
+    let everything = VacuumRequest {
+        tables: Vec::new(),
+        ..forced.clone()
+    };
+    let outcome = p.wh.vacuum(&everything, &bob).await.unwrap();
+    assert!(outcome.skipped.contains(&name), "{:?}", outcome.skipped);
+    assert_eq!(outcome.files(), 0);
+    assert_eq!(parquet_files().len(), 3);
+
+    // A dry run lists what would go and deletes nothing.
+    let dry = VacuumRequest {
+        dry_run: true,
+        ..forced.clone()
+    };
+    let listed = orders(&p.wh.vacuum(&dry, &alice).await.unwrap()).0;
+    let mut expected = vec![
+        replaced[0].clone(),
+        "part-00000-new-orphan.c000.snappy.parquet".to_string(),
+    ];
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert_eq!(parquet_files().len(), 3);
+
+    // Forced with no retention: both go, the table still reads its rows, the deletions (and
+    // bob's refusal) are in the query log, and a second vacuum finds nothing.
+    let outcome = p.wh.vacuum(&forced, &alice).await.unwrap();
+    assert_eq!(orders(&outcome).0, expected);
+    assert_eq!(parquet_files().len(), 1);
+    assert_eq!(p.rows("SELECT id FROM raw.orders").await, ["3"]);
+    let logged = p
+        .rows("SELECT principal, status, rows_returned FROM _kura.query_log WHERE statement_type = 'VACUUM' ORDER BY start_time")
+        .await;
+    assert_eq!(logged, ["alice|ok|1", "bob|denied|0", "alice|ok|2"]);
+    let again = p.wh.vacuum(&forced, &alice).await.unwrap();
+    assert_eq!(again.files(), 0, "{again:?}");
+}

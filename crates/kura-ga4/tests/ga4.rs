@@ -454,6 +454,39 @@ async fn intraday_then_daily_then_reloaded_day() {
     // The same file again is skipped.
     let out = p.load(&[daily], 0).await.expect("same daily");
     assert!(out.days.is_empty());
+
+    // Each replaced day left its files on disk for the earlier versions; a vacuum (here with
+    // no retention) deletes them from the partitioned tables and the answers stay the same.
+    let forced = kura_engine::vacuum::VacuumRequest {
+        retain: std::time::Duration::ZERO,
+        force: true,
+        ..Default::default()
+    };
+    let outcome = p
+        .wh
+        .vacuum(&forced, &QueryContext::new("alice"))
+        .await
+        .expect("vacuum");
+    let warehouse = p.dir.path().join(".kura/warehouse");
+    for table in ["raw.ga4_events", "ga4.events", "ga4.event_params", "ga4.sessions"] {
+        let name = kura_engine::TableName::parse(table).expect("name");
+        let info = p.wh.table_info(&name).await.expect("info").expect("table");
+        let dir = warehouse.join(&name.dataset).join(&name.table);
+        assert_eq!(parquet_files(&dir).len() as u64, info.files, "{table}");
+        assert!(
+            outcome
+                .tables
+                .iter()
+                .any(|t| t.table == name && t.files.len() >= 2),
+            "{table} lost fewer than two files: {outcome:?}"
+        );
+    }
+    assert_eq!(p.rows("SELECT count(*) FROM raw.ga4_events").await, ["9"]);
+    assert_eq!(
+        p.rows("SELECT event_name, count(*) FROM ga4.events GROUP BY 1 ORDER BY 1")
+            .await,
+        ["page_view|8", "purchase|1"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -926,9 +959,8 @@ async fn assert_flat_as_rebuilt(p: &TestProject, step: &str) {
     }
 }
 
-/// The Parquet files under `dir` that no commit of its Delta table ever added: files a
-/// failed or abandoned write left behind.
-fn unreferenced_files(dir: &Path) -> Vec<String> {
+/// The Parquet files under `dir`, in any partition directory.
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();
@@ -939,6 +971,14 @@ fn unreferenced_files(dir: &Path) -> Vec<String> {
             }
         }
     }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out
+}
+
+/// The Parquet files under `dir` that no commit of its Delta table ever added: files a
+/// failed or abandoned write left behind.
+fn unreferenced_files(dir: &Path) -> Vec<String> {
     let mut tables = Vec::new();
     for dataset in ["raw", "ga4"] {
         for entry in std::fs::read_dir(dir.join(dataset))
@@ -967,9 +1007,7 @@ fn unreferenced_files(dir: &Path) -> Vec<String> {
                 }
             }
         }
-        let mut files = Vec::new();
-        walk(&table, &mut files);
-        for f in files {
+        for f in parquet_files(&table) {
             let decoded = PathBuf::from(f.to_string_lossy().replace("%20", " "));
             if !added.contains(&f) && !added.contains(&decoded) {
                 unreferenced.push(f.display().to_string());

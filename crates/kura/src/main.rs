@@ -48,6 +48,9 @@ enum Command {
     Tables(commands::tables::TablesArgs),
     /// Show a table's columns and types.
     Schema(commands::tables::SchemaArgs),
+    /// Delete data files no table version within the retention reads (replaced days,
+    /// compacted files, files of loads that died before their commit).
+    Vacuum(commands::tables::VacuumArgs),
     /// Show bytes scanned and estimated cost from the query log.
     Cost(commands::cost::CostArgs),
     /// Design, register and analyse experiments with the method the design calls for.

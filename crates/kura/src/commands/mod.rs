@@ -51,6 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sql(args) => sql::run(args, &globals).await,
         Command::Tables(args) => tables::run_tables(args, &globals).await,
         Command::Schema(args) => tables::run_schema(args, &globals).await,
+        Command::Vacuum(args) => tables::run_vacuum(args, &globals).await,
         Command::Cost(args) => cost::run(args, &globals).await,
         Command::Experiment(args) => experiment::run(args, &globals).await,
         Command::Ga4(args) => ga4::run(args, &globals).await,

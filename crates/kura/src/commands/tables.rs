@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use kura_engine::load::bigquery_type_name;
-use kura_engine::{EngineError, TableName};
+use kura_engine::vacuum::{self, VacuumRequest};
+use kura_engine::{EngineError, QueryContext, TableName};
 
 use super::Globals;
 use crate::output::human_bytes;
@@ -87,5 +88,77 @@ pub async fn run_schema(args: SchemaArgs, globals: &Globals) -> anyhow::Result<E
         ]);
     }
     println!("{table}");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VacuumArgs {
+    /// Only these tables, DATASET.TABLE; default: every table you may write.
+    pub tables: Vec<String>,
+    /// Keep files younger than this: a whole number and d, h, m or s.
+    #[arg(long, value_name = "AGE", default_value = "7d", value_parser = vacuum::parse_retention)]
+    pub retain: std::time::Duration,
+    /// List the files that would go; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Allow a retention under 1h: nothing else is writing to the warehouse.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub async fn run_vacuum(args: VacuumArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let wh = globals.open_warehouse()?;
+    let mut tables = Vec::new();
+    for t in &args.tables {
+        tables.push(TableName::parse(t)?);
+    }
+    let request = VacuumRequest {
+        tables,
+        retain: args.retain,
+        dry_run: args.dry_run,
+        force: args.force,
+    };
+    let outcome = wh
+        .vacuum(&request, &QueryContext::new(&globals.principal))
+        .await?;
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["table", "files", "size"]);
+    for t in outcome.tables.iter().filter(|t| !t.files.is_empty()) {
+        table.add_row([
+            t.table.to_string(),
+            t.files.len().to_string(),
+            human_bytes(t.bytes),
+        ]);
+    }
+    if outcome.files() > 0 {
+        println!("{table}");
+    }
+    if !globals.quiet {
+        let verb = if outcome.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        eprintln!(
+            "{verb} {} file(s), {}, from {} of {} table(s); files younger than {} were kept",
+            outcome.files(),
+            human_bytes(outcome.bytes()),
+            outcome
+                .tables
+                .iter()
+                .filter(|t| !t.files.is_empty())
+                .count(),
+            outcome.tables.len(),
+            vacuum::describe(args.retain),
+        );
+        if !outcome.skipped.is_empty() {
+            eprintln!(
+                "{} table(s) skipped: `{}` may not write them",
+                outcome.skipped.len(),
+                globals.principal
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
