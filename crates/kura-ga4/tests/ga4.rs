@@ -462,13 +462,17 @@ async fn intraday_then_daily_then_reloaded_day() {
         force: true,
         ..Default::default()
     };
-    let outcome = p
-        .wh
-        .vacuum(&forced, &QueryContext::new("alice"))
-        .await
-        .expect("vacuum");
+    let outcome =
+        p.wh.vacuum(&forced, &QueryContext::new("alice"))
+            .await
+            .expect("vacuum");
     let warehouse = p.dir.path().join(".kura/warehouse");
-    for table in ["raw.ga4_events", "ga4.events", "ga4.event_params", "ga4.sessions"] {
+    for table in [
+        "raw.ga4_events",
+        "ga4.events",
+        "ga4.event_params",
+        "ga4.sessions",
+    ] {
         let name = kura_engine::TableName::parse(table).expect("name");
         let info = p.wh.table_info(&name).await.expect("info").expect("table");
         let dir = warehouse.join(&name.dataset).join(&name.table);
