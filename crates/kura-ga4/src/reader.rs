@@ -94,7 +94,7 @@ impl JsonReader {
         let (reader, hash) = open_hashed(path)?;
         Ok(Self {
             path: path.to_path_buf(),
-            reader: Box::new(std::io::BufReader::new(reader)),
+            reader,
             hash,
             next_line: 1,
             chunk_bytes: 1 << 20,

@@ -100,7 +100,7 @@ impl JsonType {
 /// # Errors
 /// [`EngineError::EmptyInput`] when no line holds an object.
 pub fn infer(path: &Path) -> Result<Schema, EngineError> {
-    let mut reader = std::io::BufReader::new(open_decompressed(path)?);
+    let mut reader = open_decompressed(path)?;
     let mut line = Vec::new();
     let mut row = JsonType::Struct(Vec::new());
     let mut any = false;
@@ -147,7 +147,7 @@ pub struct JsonSource {
 
 impl JsonSource {
     pub fn open(path: &Path, target: SchemaRef) -> Result<Self, EngineError> {
-        let reader = Box::new(std::io::BufReader::new(open_decompressed(path)?));
+        let reader = open_decompressed(path)?;
         let decoder = new_decoder(&target, path)?;
         Ok(Self {
             path: path.to_path_buf(),
