@@ -1,5 +1,5 @@
 //! The `kura` binary end to end: init, demo load, sql formats, errors, cost, and a load killed
-//! with SIGKILL.
+//! with SIGKILL (and the vacuum that deletes what it left).
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -420,6 +420,74 @@ fn a_load_killed_midway_leaves_the_previous_version() {
         &["load", more.to_str().unwrap(), "--into", "raw.big"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
+    let o = kura(
+        dir,
+        "alice",
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM raw.big",
+        ],
+    );
+    assert_eq!(stdout(&o), "n\n4\n");
+
+    // The killed load's files are on disk, named by no version. They are new, so the default
+    // retention keeps them; a retention short enough to reach them needs --force.
+    let orphans = data_files(&table_dir) - 2;
+    assert!(orphans > 0);
+    let o = kura(dir, "alice", &["vacuum", "raw.big"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "deleted 0 file(s), 0 B, from 0 of 1 table(s); files younger than 7d were kept"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let o = kura(dir, "alice", &["vacuum", "raw.big", "--retain", "0s"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(
+            "a retention of 0s can delete the files of a load or build that is still running"
+        ) && stderr(&o).contains("--force"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kura(dir, "alice", &["vacuum", "--retain", "2w"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown unit `w`"), "{}", stderr(&o));
+    let o = kura(
+        dir,
+        "alice",
+        &[
+            "vacuum",
+            "raw.big",
+            "--retain",
+            "0s",
+            "--force",
+            "--dry-run",
+        ],
+    );
+    assert!(
+        stderr(&o).contains(&format!("would delete {orphans} file(s)")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(data_files(&table_dir), orphans + 2);
+    let o = kura(
+        dir,
+        "alice",
+        &["vacuum", "raw.big", "--retain", "0s", "--force"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("raw.big"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains(&format!("deleted {orphans} file(s)")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(data_files(&table_dir), 2);
     let o = kura(
         dir,
         "alice",
