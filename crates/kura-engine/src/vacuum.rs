@@ -229,7 +229,7 @@ impl Warehouse {
     }
 }
 
-/// A duration as `kura vacuum --retain` takes it: `7d`, `36h`, `30m`, `0s`.
+/// A retention as `kura vacuum --retain` takes it: `7d`, `36h`, `30m`, `0s`.
 pub fn describe(d: Duration) -> String {
     let s = d.as_secs();
     match s {
@@ -241,51 +241,16 @@ pub fn describe(d: Duration) -> String {
     }
 }
 
-/// Parses a retention as `kura vacuum --retain` takes it: a whole number and a unit, `d`,
-/// `h`, `m` or `s` (`7d`, `36h`).
-///
-/// # Errors
-/// A message saying what was expected.
-pub fn parse_retention(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let unit_at = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("`{text}` has no unit: write it as 7d, 36h, 30m or 0s"))?;
-    let (number, unit) = text.split_at(unit_at);
-    let n: u64 = number.parse().map_err(|_| {
-        format!("`{text}` does not start with a whole number: write 7d, 36h, 30m or 0s")
-    })?;
-    let seconds = match unit {
-        "d" => 86_400,
-        "h" => 3600,
-        "m" => 60,
-        "s" => 1,
-        _ => {
-            return Err(format!(
-                "`{text}`: unknown unit `{unit}`; use d, h, m or s (7d, 36h, 30m, 0s)"
-            ))
-        }
-    };
-    n.checked_mul(seconds)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("`{text}` is too long a retention"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn retentions_parse_with_their_unit_and_say_what_is_wrong() {
-        assert_eq!(parse_retention("7d"), Ok(DEFAULT_RETENTION));
-        assert_eq!(parse_retention("36h"), Ok(Duration::from_secs(36 * 3600)));
-        assert_eq!(parse_retention("0s"), Ok(Duration::ZERO));
-        assert!(parse_retention("7").unwrap_err().contains("no unit"));
-        assert!(parse_retention("d").unwrap_err().contains("whole number"));
-        assert!(parse_retention("7w")
-            .unwrap_err()
-            .contains("unknown unit `w`"));
+    fn retentions_are_described_in_their_largest_whole_unit() {
+        assert_eq!(describe(Duration::ZERO), "0s");
         assert_eq!(describe(Duration::from_secs(30 * 60)), "30m");
+        assert_eq!(describe(Duration::from_secs(36 * 3600)), "36h");
         assert_eq!(describe(DEFAULT_RETENTION), "7d");
+        assert_eq!(describe(Duration::from_secs(90)), "90s");
     }
 }

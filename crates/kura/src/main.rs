@@ -3,6 +3,7 @@
 //! Only this crate prints, draws progress bars or reads the terminal; everything it calls
 //! returns values and errors.
 
+mod age;
 mod commands;
 mod output;
 mod png;

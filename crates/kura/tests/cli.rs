@@ -454,9 +454,9 @@ fn a_load_killed_midway_leaves_the_previous_version() {
         "{}",
         stderr(&o)
     );
-    let o = kura(dir, "alice", &["vacuum", "--retain", "2w"]);
+    let o = kura(dir, "alice", &["vacuum", "--retain", "2x"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("unknown unit `w`"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unknown unit `x`"), "{}", stderr(&o));
     let o = kura(
         dir,
         "alice",

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
 use chrono::Utc;
 use kura_engine::cost::{cost_report, CostGrouping};
 
@@ -39,20 +38,10 @@ pub enum CostFormat {
     Json,
 }
 
-/// Parses `30m`, `24h`, `7d`, `4w`.
+/// Parses `30m`, `24h`, `7d`, `4w` (see [`crate::age::parse_age`]).
 pub fn parse_since(s: &str) -> anyhow::Result<chrono::Duration> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let Ok(n) = num.parse::<i64>() else {
-        bail!("--since `{s}` is not a duration; use e.g. 24h, 7d or 4w");
-    };
-    Ok(match unit {
-        "m" => chrono::Duration::minutes(n),
-        "h" => chrono::Duration::hours(n),
-        "d" | "" => chrono::Duration::days(n),
-        "w" => chrono::Duration::weeks(n),
-        _ => bail!("--since `{s}` has unknown unit `{unit}`; use m, h, d or w"),
-    })
+    let age = crate::age::parse_age(s).map_err(|e| anyhow::anyhow!("--since {e}"))?;
+    chrono::Duration::from_std(age).map_err(|_| anyhow::anyhow!("--since `{s}` is too long"))
 }
 
 pub async fn run(args: CostArgs, globals: &Globals) -> anyhow::Result<ExitCode> {

@@ -95,8 +95,8 @@ pub async fn run_schema(args: SchemaArgs, globals: &Globals) -> anyhow::Result<E
 pub struct VacuumArgs {
     /// Only these tables, DATASET.TABLE; default: every table you may write.
     pub tables: Vec<String>,
-    /// Keep files younger than this: a whole number and d, h, m or s.
-    #[arg(long, value_name = "AGE", default_value = "7d", value_parser = vacuum::parse_retention)]
+    /// Keep files younger than this: a whole number and s, m, h, d or w.
+    #[arg(long, value_name = "AGE", default_value = "7d", value_parser = crate::age::parse_age)]
     pub retain: std::time::Duration,
     /// List the files that would go; delete nothing.
     #[arg(long)]
