@@ -3,9 +3,11 @@
 //! Only this crate prints, draws progress bars or reads the terminal; everything it calls
 //! returns values and errors.
 
+// First, so that its `out!` and `outln!` are in scope in the modules after it.
+#[macro_use]
+mod output;
 mod age;
 mod commands;
-mod output;
 mod png;
 mod progress;
 

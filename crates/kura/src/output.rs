@@ -1,13 +1,66 @@
 //! Printing: results in the formats users pipe into other tools, and errors with their cause
 //! and a hint.
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use kura_engine::EngineError;
+
+/// Like `print!`, but a reader that went away (`kura cost | head`) ends kura quietly, as it
+/// ends `cat`, instead of the panic `print!` raises on a closed pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// Like `println!`, with [`out!`]'s handling of a closed pipe.
+macro_rules! outln {
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Writes to stdout for [`out!`] and [`outln!`]. A closed pipe exits with status 0: the
+/// reader has what it wanted, and everything kura writes commits atomically, so stopping
+/// between two lines loses nothing.
+pub fn write_stdout(args: std::fmt::Arguments) {
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        exit_on_stdout_error(&e);
+    }
+}
+
+/// Ends the process after a failed write to stdout: quietly when the reader closed the pipe.
+fn exit_on_stdout_error(e: &std::io::Error) -> ! {
+    if e.kind() == ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: cannot write to standard output: {e}"
+    );
+    std::process::exit(2);
+}
+
+/// Stdout for writers that take an `io::Write` (CSV, JSON): a failed write ends the process
+/// as [`write_stdout`] does, because those writers turn the I/O error into text of their own.
+struct StdoutSink(std::io::StdoutLock<'static>);
+
+impl Write for StdoutSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).map_err(|e| exit_on_stdout_error(&e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().map_err(|e| exit_on_stdout_error(&e))
+    }
+}
 
 /// How `kura sql` writes rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -44,7 +97,7 @@ pub fn write_batches(
             std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?,
         )),
-        None => Box::new(std::io::stdout().lock()),
+        None => Box::new(StdoutSink(std::io::stdout().lock())),
     };
     match format {
         Format::Table => {

@@ -300,6 +300,50 @@ fn reload_is_skipped_and_cost_reports_by_principal() {
     );
 }
 
+/// `kura ... | head` closes kura's stdout early. kura must stop quietly and successfully, as
+/// `cat` does, in every output path: rows (each format) and printed reports.
+#[test]
+fn a_reader_that_closes_the_pipe_early_ends_kura_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    init_demo(tmp.path());
+    // 200,000 rows: far more than a pipe buffers, so the writes after the close must fail.
+    let rows =
+        "SELECT value AS x, CONCAT('row ', CAST(value AS STRING)) AS label FROM generate_series(1, 200000)";
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["sql", rows],
+        vec!["sql", "--format", "csv", rows],
+        vec!["sql", "--format", "ndjson", rows],
+        vec!["sql", "--format", "json", rows],
+        vec!["tables"],
+        vec!["cost", "--since", "1h"],
+    ];
+    for args in runs {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kura"))
+            .arg("--project")
+            .arg(tmp.path())
+            .args(["--as", "alice"])
+            .args(&args)
+            .env_remove("KURA_PRINCIPAL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run kura");
+        // The reader goes away before kura writes anything.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().expect("wait for kura");
+        let err = stderr(&o);
+        assert!(
+            o.status.success(),
+            "kura {args:?} with a closed stdout: {:?}\n{err}",
+            o.status
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "kura {args:?} with a closed stdout:\n{err}"
+        );
+    }
+}
+
 /// A load killed with SIGKILL after it has started writing data files leaves the table at its
 /// previous version, readable, and the next load works.
 #[test]

@@ -55,10 +55,10 @@ pub async fn run(args: CostArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
     };
     let report = cost_report(&wh, since, grouping, args.top).await?;
     if let CostFormat::Json = args.format {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "Queries since {}: {}, {} scanned, {:.6} USD at {} USD/TiB",
         report.since.format("%Y-%m-%d %H:%M UTC"),
         report.queries,
@@ -77,9 +77,9 @@ pub async fn run(args: CostArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
             format!("{:.6}", row.cost_usd),
         ]);
     }
-    println!("{table}");
+    outln!("{table}");
     if !report.top_queries.is_empty() {
-        println!("Top queries by bytes scanned:");
+        outln!("Top queries by bytes scanned:");
         let mut table = comfy_table::Table::new();
         table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
         table.set_header([
@@ -99,7 +99,7 @@ pub async fn run(args: CostArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
                 q.principals.join(", "),
             ]);
         }
-        println!("{table}");
+        outln!("{table}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -58,9 +58,9 @@ pub async fn run(args: DemoArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
     };
     let wh = Warehouse::open(project)?;
     kura_ga4::register(&wh);
-    println!("== kura demo project in {}\n", dir.display());
+    outln!("== kura demo project in {}\n", dir.display());
     super::init::load_demo(&wh, &globals.principal, globals.quiet).await?;
-    println!("-- kura run (the project's models: staging views, then marts)");
+    outln!("-- kura run (the project's models: staging views, then marts)");
     let (project, graph) = kura_models::plan::load_project(&wh, wh.project().root())?;
     let selected = graph.select(&project, &[])?;
     let options = kura_models::BuildOptions {
@@ -76,7 +76,7 @@ pub async fn run(args: DemoArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
     if report.failed() > 0 {
         anyhow::bail!("{} demo models failed to build", report.failed());
     }
-    println!("\n-- kura check (model headers' checks, and models/raw/checks.toml)");
+    outln!("\n-- kura check (model headers' checks, and models/raw/checks.toml)");
     let checks: Vec<kura_quality::TableCheck> = project
         .quality
         .iter()
@@ -86,23 +86,23 @@ pub async fn run(args: DemoArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
     let results = kura_quality::run_checks(&wh, &checks, &scope).await?;
     super::quality::print_check_results(&results);
     for (title, sql) in QUERIES {
-        println!("\n-- {title}");
+        outln!("\n-- {title}");
         let ctx = QueryContext::new(globals.principal.clone()).with_label("source", "demo");
         let result = wh.query(sql, &ctx).await?;
         write_batches(result.schema.clone(), &result.batches, Format::Table, None)?;
-        println!(
+        outln!(
             "({} rows, {} scanned)",
             result.rows,
             human_bytes(result.bytes_scanned)
         );
     }
-    println!("\n-- kura cost --since 1d --by table");
+    outln!("\n-- kura cost --since 1d --by table");
     let since = chrono::Utc::now() - chrono::Duration::days(1);
     let report =
         kura_engine::cost::cost_report(&wh, since, kura_engine::cost::CostGrouping::Table, 3)
             .await?;
     for row in &report.rows {
-        println!(
+        outln!(
             "  {:<20} {:>3} queries {:>12} scanned  {:.8} USD",
             row.key,
             row.queries,
@@ -110,7 +110,7 @@ pub async fn run(args: DemoArgs, globals: &Globals) -> anyhow::Result<ExitCode> 
             row.cost_usd
         );
     }
-    println!(
+    outln!(
         "\nTry: cd {} && kura sql \"SELECT * FROM raw.customers LIMIT 5\"   |   kura cost --by principal",
         dir.display()
     );

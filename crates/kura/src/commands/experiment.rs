@@ -247,7 +247,7 @@ async fn design(args: DesignArgs, globals: &Globals) -> anyhow::Result<ExitCode>
         threshold_on_continuous: args.threshold,
     })?;
     let choice = choose_method(&answers)?;
-    println!("Method: {}\nWhy: {}", choice.method.as_str(), choice.reason);
+    outln!("Method: {}\nWhy: {}", choice.method.as_str(), choice.reason);
 
     let start = args.start.unwrap_or_else(|| Utc::now().date_naive());
     let mut plan_json = serde_json::Value::Null;
@@ -276,7 +276,7 @@ async fn design(args: DesignArgs, globals: &Globals) -> anyhow::Result<ExitCode>
             treatment_share: args.treatment_share,
             eligible_units_per_day: args.units_per_day,
         })?;
-        println!("{}", kura_stats::text::render_plan(&plan));
+        outln!("{}", kura_stats::text::render_plan(&plan));
         if end.is_none() {
             end = plan
                 .days
@@ -342,7 +342,7 @@ async fn design(args: DesignArgs, globals: &Globals) -> anyhow::Result<ExitCode>
     ];
     wh.append_system("experiments", string_batch(&cols)?)
         .await?;
-    println!(
+    outln!(
         "Registered `{}`: {} from {start} to {end}. `kura experiment analyze {}` runs after {end}.",
         args.name,
         choice.method.as_str(),
@@ -441,14 +441,14 @@ async fn analyze(args: AnalyzeArgs, globals: &Globals) -> anyhow::Result<ExitCod
     }
     let report_json = serde_json::to_string(&report)?;
     if args.format == "json" {
-        println!("{report_json}");
+        outln!("{report_json}");
     } else {
         if args.peek && today <= end {
-            println!(
+            outln!(
                 "PEEK: analysed before the pre-registered end date {end}; recorded as a peek.\n"
             );
         }
-        println!("{}", kura_stats::text::render_report(&report));
+        outln!("{}", kura_stats::text::render_report(&report));
     }
     let schema = Schema::new(vec![
         Field::new("name", DataType::Utf8, false),
@@ -477,7 +477,7 @@ async fn list(globals: &Globals) -> anyhow::Result<ExitCode> {
     let wh = globals.open_warehouse()?;
     let log = kura_engine::TableName::new("_kura", "experiments")?;
     if !wh.store().exists(&log) {
-        println!("No experiments registered.");
+        outln!("No experiments registered.");
         return Ok(ExitCode::SUCCESS);
     }
     let batches = wh
@@ -486,6 +486,6 @@ async fn list(globals: &Globals) -> anyhow::Result<ExitCode> {
              FROM _kura.experiments ORDER BY registered_at",
         )
         .await?;
-    println!("{}", arrow::util::pretty::pretty_format_batches(&batches)?);
+    outln!("{}", arrow::util::pretty::pretty_format_batches(&batches)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -75,7 +75,7 @@ pub async fn run(args: Ga4Args, globals: &Globals) -> anyhow::Result<ExitCode> {
         Ga4Command::Schema(a) => {
             let rows = kura_ga4::key_report(&wh).await?;
             match a.format {
-                SchemaFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                SchemaFormat::Json => outln!("{}", serde_json::to_string_pretty(&rows)?),
                 SchemaFormat::Table => {
                     let mut table = comfy_table::Table::new();
                     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
@@ -111,7 +111,7 @@ pub async fn run(args: Ga4Args, globals: &Globals) -> anyhow::Result<ExitCode> {
                             changed,
                         ]);
                     }
-                    println!("{table}");
+                    outln!("{table}");
                 }
             }
         }

@@ -339,9 +339,9 @@ fn print_metrics(card: &ModelCard) {
         return;
     };
     let on = card.metrics_on.as_deref().unwrap_or("validation");
-    println!("metric ({on} rows)\tvalue");
+    outln!("metric ({on} rows)\tvalue");
     for (name, value) in &metrics.0 {
-        println!("{name}\t{value:.6}");
+        outln!("{name}\t{value:.6}");
     }
 }
 
@@ -511,8 +511,8 @@ async fn explain(
         .iter()
         .map(|v| format!("{v:.6}"))
         .collect();
-    println!("expected value (raw score): {}", expected.join(", "));
-    println!(
+    outln!("expected value (raw score): {}", expected.join(", "));
+    outln!(
         "{}",
         arrow::util::pretty::pretty_format_batches(&[tables.importance])?
     );
@@ -649,7 +649,7 @@ fn export(args: ExportArgs, registry: &ModelRegistry) -> anyhow::Result<ExitCode
     let (_, model) = registry.load(&args.name)?;
     match &args.output {
         Some(path) => model.write_file(path)?,
-        None => print!("{}", model.to_text()),
+        None => out!("{}", model.to_text()),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -662,9 +662,9 @@ fn list(registry: &ModelRegistry) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("name\ttask\torigin\tfeatures\titerations\ttable\ttarget\tcreated_at");
+    outln!("name\ttask\torigin\tfeatures\titerations\ttable\ttarget\tcreated_at");
     for c in cards {
-        println!(
+        outln!(
             "{}\t{}\t{:?}\t{}\t{}\t{}\t{}\t{}",
             c.name,
             c.task,
@@ -681,6 +681,6 @@ fn list(registry: &ModelRegistry) -> anyhow::Result<ExitCode> {
 
 fn show(args: ShowArgs, registry: &ModelRegistry) -> anyhow::Result<ExitCode> {
     let (card, _) = registry.load(&args.name)?;
-    println!("{}", serde_json::to_string_pretty(&card)?);
+    outln!("{}", serde_json::to_string_pretty(&card)?);
     Ok(ExitCode::SUCCESS)
 }

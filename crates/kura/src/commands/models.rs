@@ -117,9 +117,9 @@ pub async fn run_plan(args: PlanArgs, globals: &Globals) -> anyhow::Result<ExitC
     let env = environment(&args.env)?;
     let plan = plan::plan(&wh, &project, &graph, &env, &globals.principal).await?;
     match args.format {
-        PlanFormat::Text => print!("{}", plan::render_text(&plan)),
-        PlanFormat::Markdown => print!("{}", plan::render_markdown(&plan)),
-        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        PlanFormat::Text => out!("{}", plan::render_text(&plan)),
+        PlanFormat::Markdown => out!("{}", plan::render_markdown(&plan)),
+        PlanFormat::Json => outln!("{}", serde_json::to_string_pretty(&plan)?),
     }
     if let Some(path) = &args.out {
         std::fs::write(path, serde_json::to_string_pretty(&plan)?)?;
@@ -183,7 +183,7 @@ pub async fn run_list(args: ModelsArgs, globals: &Globals) -> anyhow::Result<Exi
             m.header.tags.join(", "),
         ]);
     }
-    println!("{table}");
+    outln!("{table}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -216,7 +216,7 @@ pub fn print_report(report: &BuildReport, quiet: bool) {
                 format!("skipped {} (upstream {upstream} did not build)", r.target)
             }
         };
-        println!("{detail}");
+        outln!("{detail}");
     }
     if !quiet {
         let count =
@@ -245,9 +245,12 @@ pub struct LintArgs {
 pub async fn run_lint(args: LintArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     if args.rules {
         for r in kura_lint::rules() {
-            println!(
+            outln!(
                 "{} {:<32} {:<5} {}",
-                r.code, r.name, r.default_severity, r.why
+                r.code,
+                r.name,
+                r.default_severity,
+                r.why
             );
         }
         return Ok(ExitCode::SUCCESS);
@@ -256,9 +259,13 @@ pub async fn run_lint(args: LintArgs, globals: &Globals) -> anyhow::Result<ExitC
         let Some(rule) = kura_lint::rule(code) else {
             anyhow::bail!("no rule `{code}`; `kura lint --rules` lists them");
         };
-        println!(
+        outln!(
             "{} ({}): {}\n\nfix: {}\n\n{}",
-            rule.code, rule.name, rule.why, rule.fix, rule.explanation
+            rule.code,
+            rule.name,
+            rule.why,
+            rule.fix,
+            rule.explanation
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -267,7 +274,7 @@ pub async fn run_lint(args: LintArgs, globals: &Globals) -> anyhow::Result<ExitC
     let config = kura_models::lint::config(&wh)?;
     let findings = kura_models::lint::lint(&wh, &project, &config, &globals.principal).await?;
     for d in &findings {
-        println!("{d}");
+        outln!("{d}");
     }
     let errors = findings
         .iter()
@@ -312,7 +319,7 @@ pub async fn run_docs(args: DocsArgs, globals: &Globals) -> anyhow::Result<ExitC
         wh.project().root().join(&args.out)
     };
     let summary = kura_models::docs::write(&wh, &project, &out, &globals.principal).await?;
-    println!("{}", summary.index.display());
+    outln!("{}", summary.index.display());
     if !globals.quiet {
         eprintln!(
             "wrote {} pages; open the path above in a browser",

@@ -152,9 +152,9 @@ pub async fn run_quality(args: QualityArgs, globals: &Globals) -> anyhow::Result
         QualityCommand::Report { format } => {
             let report = kura_quality::quality_report(&wh).await?;
             match format {
-                ReportFormat::Text => print!("{}", report.render_text()),
-                ReportFormat::Markdown => print!("{}", report.render_markdown()),
-                ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                ReportFormat::Text => out!("{}", report.render_text()),
+                ReportFormat::Markdown => out!("{}", report.render_markdown()),
+                ReportFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
             }
         }
     }
@@ -169,19 +169,19 @@ pub fn print_check_results(results: &[CheckResult]) {
             CheckStatus::Fail => "FAIL ",
             CheckStatus::Error => "ERROR",
         };
-        println!("{mark} {} {}: {}", r.table, r.check_name, r.message);
+        outln!("{mark} {} {}: {}", r.table, r.check_name, r.message);
     }
 }
 
 fn print_monitor_outcomes(outcomes: &[MonitorOutcome]) {
     for o in outcomes {
         if let Some(e) = &o.error {
-            println!("ERROR {}: monitor could not run: {e}", o.table);
+            outln!("ERROR {}: monitor could not run: {e}", o.table);
             continue;
         }
         let judged = o.metrics.iter().filter(|m| m.assessed).count();
         let anomalies: Vec<_> = o.anomalies().collect();
-        println!(
+        outln!(
             "{} {}: {} metrics judged over {} rows, {} anomalous",
             if anomalies.is_empty() {
                 "ok   "
@@ -194,7 +194,7 @@ fn print_monitor_outcomes(outcomes: &[MonitorOutcome]) {
             anomalies.len()
         );
         for a in anomalies {
-            println!("      {}", kura_quality::monitor::describe_anomaly(a));
+            outln!("      {}", kura_quality::monitor::describe_anomaly(a));
         }
     }
 }

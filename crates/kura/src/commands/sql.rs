@@ -68,7 +68,7 @@ pub async fn run(args: SqlArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     if args.dry_run {
         let dry = wh.dry_run(&sql, &ctx).await?;
         let price = wh.project().config().cost.usd_per_tib;
-        println!(
+        outln!(
             "This query will process {} ({} bytes) from {} file(s), about {:.6} USD at {price} USD/TiB.",
             human_bytes(dry.bytes),
             dry.bytes,
@@ -76,7 +76,7 @@ pub async fn run(args: SqlArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
             dry.bytes as f64 / 1024f64.powi(4) * price
         );
         for t in &dry.tables {
-            println!("  {}: {}", t.table, human_bytes(t.bytes));
+            outln!("  {}: {}", t.table, human_bytes(t.bytes));
         }
         return Ok(ExitCode::SUCCESS);
     }

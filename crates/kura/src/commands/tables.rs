@@ -61,7 +61,7 @@ pub async fn run_tables(args: TablesArgs, globals: &Globals) -> anyhow::Result<E
             info.partition_columns.join(", "),
         ]);
     }
-    println!("{table}");
+    outln!("{table}");
     if hidden > 0 {
         eprintln!(
             "{hidden} table(s) not shown: `{}` may not read them (see `[access]` in kura.toml \
@@ -87,7 +87,7 @@ pub async fn run_schema(args: SchemaArgs, globals: &Globals) -> anyhow::Result<E
             if f.is_nullable() { "yes" } else { "no" }.to_string(),
         ]);
     }
-    println!("{table}");
+    outln!("{table}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -132,7 +132,7 @@ pub async fn run_vacuum(args: VacuumArgs, globals: &Globals) -> anyhow::Result<E
         ]);
     }
     if outcome.files() > 0 {
-        println!("{table}");
+        outln!("{table}");
     }
     if !globals.quiet {
         let verb = if outcome.dry_run {
