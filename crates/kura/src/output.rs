@@ -54,12 +54,20 @@ struct StdoutSink(std::io::StdoutLock<'static>);
 
 impl Write for StdoutSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf).map_err(|e| exit_on_stdout_error(&e))
+        self.0.write(buf).map_err(fatal_unless_interrupted)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush().map_err(|e| exit_on_stdout_error(&e))
+        self.0.flush().map_err(fatal_unless_interrupted)
     }
+}
+
+/// `write_all` retries an interrupted write; every other failure ends the process.
+fn fatal_unless_interrupted(e: std::io::Error) -> std::io::Error {
+    if e.kind() == ErrorKind::Interrupted {
+        return e;
+    }
+    exit_on_stdout_error(&e)
 }
 
 /// How `kura sql` writes rows.
