@@ -1,7 +1,8 @@
 //! GA4 export loads against the bundled demo export and hand-made edge cases: mixed-type
 //! keys, keys that appear or widen later, intraday then daily, reloads, missing
 //! ga_session_id, 30- and 31-column shards (NDJSON and Parquet), Japanese text, gzip, bad
-//! lines, and agreement of the wide table with the long one for every key.
+//! lines, a file that changes while it is loaded, and agreement of the wide table with the
+//! long one for every key.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -1167,4 +1168,119 @@ async fn a_failed_load_leaves_no_files_behind() {
         ["2024-10-01|1"]
     );
     assert_eq!(p.rows("SELECT count(*) FROM raw.ga4_events").await, ["1"]);
+}
+
+/// Feeds `contents` to a named pipe, one per opening by a reader, as a file that an export
+/// job is still rewriting would read: planning sees one version, the load the next. Gives up
+/// (returning how many were read) when no reader opens the pipe within 20 s.
+///
+/// After each version the feeder waits before it opens the pipe again: while the reader that
+/// just read a version to its end still holds the pipe open, a new write end would join that
+/// reader instead of waiting for the next one. Readers close the moment they reach the end.
+#[cfg(target_os = "linux")]
+fn feed_pipe(path: PathBuf, contents: Vec<String>) -> std::thread::JoinHandle<usize> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK on Linux: opening the write end fails at once while no reader has it open,
+    // so the feeder can give up instead of blocking forever on a load that never reads.
+    const O_NONBLOCK: i32 = 0o4000;
+    std::thread::spawn(move || {
+        let mut fed = 0;
+        for text in contents {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            let mut pipe = loop {
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(O_NONBLOCK)
+                    .open(&path)
+                {
+                    Ok(pipe) => break pipe,
+                    Err(_) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                    }
+                    Err(_) => return fed,
+                }
+            };
+            let mut rest = text.as_bytes();
+            while !rest.is_empty() {
+                match pipe.write(rest) {
+                    Ok(n) => rest = &rest[n..],
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    Err(_) => return fed,
+                }
+            }
+            fed += 1;
+            drop(pipe);
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        fed
+    })
+}
+
+/// A reload whose file changes between planning (which hashes it to decide whether the day
+/// changed) and reading fails, names the file, and writes nothing: the day keeps the rows
+/// it had.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_that_changes_while_it_is_loaded_fails_the_load_and_keeps_the_day() {
+    let p = project();
+    let day = |users: &[&str]| -> String {
+        users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let e = event(
+                    "20241101",
+                    i as i64,
+                    "page_view",
+                    u,
+                    vec![param("ga_session_id", json!(1))],
+                );
+                format!("{e}\n")
+            })
+            .collect()
+    };
+    let path = p.write_lines("events_20241101.json", &[]);
+    std::fs::write(&path, day(&["u1", "u2"])).expect("write");
+    p.load(std::slice::from_ref(&path), 0)
+        .await
+        .expect("first load");
+
+    std::fs::remove_file(&path).expect("remove");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    // Planning reads three events (not what the day holds, so the day is reloaded); the
+    // load then reads four.
+    let feeder = feed_pipe(
+        path.clone(),
+        vec![day(&["u1", "u2", "u3"]), day(&["u1", "u2", "u3", "u4"])],
+    );
+    let err = p
+        .load(std::slice::from_ref(&path), 0)
+        .await
+        .expect_err("the file changed between planning and reading");
+    assert_eq!(feeder.join().expect("feeder"), 2, "both versions were read");
+    let text = err.to_string();
+    assert!(
+        text.contains("events_20241101.json") && text.contains("changed while it was being loaded"),
+        "{text}"
+    );
+    assert_eq!(
+        p.rows("SELECT user_pseudo_id FROM raw.ga4_events ORDER BY 1")
+            .await,
+        ["u1", "u2"]
+    );
+    assert_eq!(
+        p.rows("SELECT user_pseudo_id FROM ga4.events ORDER BY 1")
+            .await,
+        ["u1", "u2"]
+    );
+    assert_eq!(
+        unreferenced_files(&p.dir.path().join(".kura/warehouse")),
+        Vec::<String>::new()
+    );
 }
