@@ -429,18 +429,7 @@ fn a_load_killed_midway_leaves_the_previous_version() {
         "the load wrote data files before it was killed"
     );
 
-    let o = kura(
-        dir,
-        "alice",
-        &[
-            "sql",
-            "--format",
-            "csv",
-            "SELECT count(*) AS n FROM raw.big",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "n\n3\n");
+    assert_eq!(sql_csv(dir, "SELECT count(*) FROM raw.big"), [["3"]]);
     let o = kura(dir, "alice", &["tables", "raw"]);
     let line = stdout(&o)
         .lines()
@@ -464,17 +453,7 @@ fn a_load_killed_midway_leaves_the_previous_version() {
         &["load", more.to_str().unwrap(), "--into", "raw.big"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = kura(
-        dir,
-        "alice",
-        &[
-            "sql",
-            "--format",
-            "csv",
-            "SELECT count(*) AS n FROM raw.big",
-        ],
-    );
-    assert_eq!(stdout(&o), "n\n4\n");
+    assert_eq!(sql_csv(dir, "SELECT count(*) FROM raw.big"), [["4"]]);
 
     // The killed load's files are on disk, named by no version. They are new, so the default
     // retention keeps them; a retention short enough to reach them needs --force.
@@ -532,17 +511,7 @@ fn a_load_killed_midway_leaves_the_previous_version() {
         stderr(&o)
     );
     assert_eq!(data_files(&table_dir), 2);
-    let o = kura(
-        dir,
-        "alice",
-        &[
-            "sql",
-            "--format",
-            "csv",
-            "SELECT count(*) AS n FROM raw.big",
-        ],
-    );
-    assert_eq!(stdout(&o), "n\n4\n");
+    assert_eq!(sql_csv(dir, "SELECT count(*) FROM raw.big"), [["4"]]);
 }
 
 /// Writes an A/B table (`raw.ab`: treated 0/1, value) and returns the Welch effect and
