@@ -881,9 +881,7 @@ impl RawProducer {
             {
                 return Err(Ga4Error::Io {
                     path: file.path.clone(),
-                    source: std::io::Error::other(
-                        "the file changed while it was being loaded; nothing was written, load it again once it is complete",
-                    ),
+                    source: std::io::Error::other(kura_engine::load::FILE_CHANGED),
                 });
             }
             let mut results = self.results.lock().map_err(|_| poisoned())?;

@@ -39,7 +39,7 @@ pub use json_source::{decode_all, read_lines, Lines};
 pub use load_log::{write_rejected, LoadLogEntry};
 pub use source::{
     open_decompressed, open_hashed, storable_schema, Chunk, ContentHash, FileFormat, FileSource,
-    InputFile, RejectedRow, CHUNK_ROWS,
+    InputFile, RejectedRow, CHUNK_ROWS, FILE_CHANGED,
 };
 
 use crate::access::Access;

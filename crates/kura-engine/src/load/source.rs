@@ -1,9 +1,10 @@
 //! What the loader reads: file formats, decompression, and the chunks every format yields.
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -87,11 +88,61 @@ pub fn open_hashed(path: &Path) -> Result<(Box<dyn BufRead + Send>, ContentHash)
     Ok((decompressed(reader, path), hash))
 }
 
-fn open_file(path: &Path) -> Result<File, EngineError> {
-    File::open(path).map_err(|source| EngineError::Io {
+fn open_file(path: &Path) -> Result<WatchedFile, EngineError> {
+    let io = |source| EngineError::Io {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let file = File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    // Only a regular file has a size and time that say whether it was written to; a pipe's
+    // do not.
+    let opened = meta.is_file().then(|| FileStamp::of(&meta));
+    Ok(WatchedFile { file, opened })
+}
+
+/// What the reader of a file that was written to while it was read says: the rows read may
+/// be half of one version and half of another, so the load must not commit them.
+pub const FILE_CHANGED: &str =
+    "the file changed while it was being loaded; nothing was written, load it again once it is complete";
+
+/// A file's size and modification time, to tell whether it was written to since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileStamp {
+    fn of(meta: &Metadata) -> Self {
+        Self {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
+}
+
+/// A file that, on reaching its end, fails with [`FILE_CHANGED`] when its size or
+/// modification time is no longer what it was when it was opened (an export job or a copy
+/// still writing it). Planning's content hash cannot catch this on a first load: there is
+/// nothing to compare it with.
+struct WatchedFile {
+    file: File,
+    opened: Option<FileStamp>,
+}
+
+impl Read for WatchedFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            if let Some(opened) = self.opened {
+                if FileStamp::of(&self.file.metadata()?) != opened {
+                    return Err(std::io::Error::other(FILE_CHANGED));
+                }
+            }
+        }
+        Ok(n)
+    }
 }
 
 fn decompressed(reader: impl Read + Send + 'static, path: &Path) -> Box<dyn BufRead + Send> {
@@ -271,5 +322,43 @@ impl InputFile {
             size,
             content_hash: hasher.finalize().to_hex().to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_file_written_to_while_it_is_read_fails_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders.json");
+        std::fs::write(&path, "{\"id\": 1}\n").unwrap();
+
+        let mut text = String::new();
+        open_decompressed(&path)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "{\"id\": 1}\n");
+
+        // Opened, then appended to (a copy still in progress), then read to the end.
+        let mut reader = open_decompressed(&path).unwrap();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(b"{\"id\": 2}\n").unwrap();
+        let err = reader.read_to_string(&mut text).unwrap_err();
+        assert_eq!(err.to_string(), FILE_CHANGED);
+
+        // The same through the hashing reader GA4 loads use.
+        let (mut reader, _) = open_hashed(&path).unwrap();
+        file.write_all(b"{\"id\": 3}\n").unwrap();
+        assert_eq!(
+            reader.read_to_end(&mut Vec::new()).unwrap_err().to_string(),
+            FILE_CHANGED
+        );
     }
 }
