@@ -16,7 +16,9 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::json::reader::Decoder;
 use arrow::json::ReaderBuilder;
 use arrow::record_batch::RecordBatch;
-use kura_engine::load::{decode_all, open_hashed, ContentHash, FileFormat, InputFile, RejectedRow};
+use kura_engine::load::{
+    content_hash_of, decode_all, open_hashed, ContentHash, FileFormat, FileWatch, RejectedRow,
+};
 
 /// Events per batch: a GA4 event is 1-2 KB of JSON, so this bounds a chunk's text at a few
 /// tens of MB however big the file.
@@ -287,18 +289,17 @@ pub struct ParquetReader {
     /// Hashed on opening: the Parquet reader reads the file in pieces, not front to back.
     hash: String,
     reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    /// Checked after the last row group: one rewritten after the hash would not match it.
+    watch: Option<FileWatch>,
     target: SchemaRef,
     next_row: u64,
 }
 
 fn parquet_builder(
     path: &Path,
+    file: std::fs::File,
 ) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<std::fs::File>, Ga4Error>
 {
-    let file = std::fs::File::open(path).map_err(|source| Ga4Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
     parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
         Ga4Error::Io {
             path: path.to_path_buf(),
@@ -307,9 +308,23 @@ fn parquet_builder(
     })
 }
 
+fn open_file(path: &Path) -> Result<std::fs::File, Ga4Error> {
+    std::fs::File::open(path).map_err(|source| Ga4Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 impl ParquetReader {
     fn open(path: &Path, target: SchemaRef) -> Result<Self, Ga4Error> {
-        let reader = parquet_builder(path)?
+        let io = |source| Ga4Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = open_file(path)?;
+        let watch = FileWatch::of(&file).map_err(io)?;
+        let hash = content_hash_of(&file).map_err(io)?;
+        let reader = parquet_builder(path, file)?
             .with_batch_size(CHUNK_ROWS)
             .build()
             .map_err(|e| Ga4Error::Io {
@@ -318,8 +333,9 @@ impl ParquetReader {
             })?;
         Ok(Self {
             path: path.to_path_buf(),
-            hash: InputFile::inspect(path, FileFormat::Parquet)?.content_hash,
+            hash,
             reader,
+            watch,
             target,
             next_row: 1,
         })
@@ -327,6 +343,12 @@ impl ParquetReader {
 
     fn next_chunk(&mut self) -> Result<Option<RawChunk>, Ga4Error> {
         let Some(batch) = self.reader.next() else {
+            if let Some(watch) = &self.watch {
+                watch.check().map_err(|source| Ga4Error::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            }
             return Ok(None);
         };
         let context = || format!("reading {}", self.path.display());
@@ -352,10 +374,60 @@ impl ParquetReader {
 /// The top-level fields of a Parquet export file that the export schema does not have, in
 /// the types kura stores: they become columns of the raw table.
 pub fn parquet_extra_fields(path: &Path) -> Result<Vec<Field>, Ga4Error> {
-    let builder = parquet_builder(path)?;
+    let builder = parquet_builder(path, open_file(path)?)?;
     let schema = kura_engine::load::storable_schema(builder.schema());
     Ok(crate::schema::extra_fields(&schema)
         .into_iter()
         .filter(|f| f.name() != UNKNOWN_FIELDS)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn a_parquet_export_written_to_while_it_is_read_fails_at_its_end(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("events_20240901.parquet");
+        let export = crate::schema::export_schema();
+        let mut decoder = ReaderBuilder::new(export.clone()).build_decoder()?;
+        decoder.decode(br#"{"event_date": "20240901", "event_name": "page_view"}"#)?;
+        let batch = decoder.flush()?.ok_or("no rows")?;
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path)?, export, None)?;
+        writer.write(&batch)?;
+        writer.close()?;
+        let target = read_schema(&[]);
+        let read_all = |reader: &mut ExportReader| -> Result<usize, Ga4Error> {
+            let mut rows = 0;
+            while let Some(piece) = reader.next_piece()? {
+                if let Piece::Rows(chunk) = piece {
+                    rows += chunk.batch.num_rows();
+                }
+            }
+            Ok(rows)
+        };
+
+        let mut untouched = ExportReader::open(&path, FileFormat::Parquet, target.clone())?;
+        assert_eq!(read_all(&mut untouched)?, 1);
+
+        // Opened (and hashed), then written to, then read to the end.
+        let mut reader = ExportReader::open(&path, FileFormat::Parquet, target)?;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)?
+            .write_all(b"more")?;
+        let err = read_all(&mut reader).err().ok_or("the read succeeded")?;
+        let cause = std::error::Error::source(&err).map(|e| e.to_string());
+        assert_eq!(
+            cause.as_deref(),
+            Some(kura_engine::load::FILE_CHANGED),
+            "{err}"
+        );
+        Ok(())
+    }
 }

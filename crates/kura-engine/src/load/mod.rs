@@ -38,8 +38,8 @@ pub use bq_schema::{bigquery_type_name, parse_schema, read_schema_file};
 pub use json_source::{decode_all, read_lines, Lines};
 pub use load_log::{write_rejected, LoadLogEntry};
 pub use source::{
-    open_decompressed, open_hashed, storable_schema, Chunk, ContentHash, FileFormat, FileSource,
-    InputFile, RejectedRow, CHUNK_ROWS, FILE_CHANGED,
+    content_hash_of, open_decompressed, open_hashed, storable_schema, Chunk, ContentHash,
+    FileFormat, FileSource, FileWatch, InputFile, RejectedRow, CHUNK_ROWS, FILE_CHANGED,
 };
 
 use crate::access::Access;

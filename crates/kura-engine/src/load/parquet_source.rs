@@ -8,20 +8,23 @@ use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
-use super::source::{Chunk, CHUNK_ROWS};
+use super::source::{Chunk, FileWatch, CHUNK_ROWS};
 use crate::error::EngineError;
 
 /// The Arrow schema stored in a Parquet file's footer.
 pub fn schema(path: &Path) -> Result<Schema, EngineError> {
-    let builder = builder(path)?;
+    let builder = builder(path, open(path)?)?;
     Ok(builder.schema().as_ref().clone())
 }
 
-fn builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, EngineError> {
-    let file = File::open(path).map_err(|source| EngineError::Io {
+fn open(path: &Path) -> Result<File, EngineError> {
+    File::open(path).map_err(|source| EngineError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    })
+}
+
+fn builder(path: &Path, file: File) -> Result<ParquetRecordBatchReaderBuilder<File>, EngineError> {
     ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| EngineError::Parquet {
         path: path.to_path_buf(),
         source,
@@ -32,6 +35,9 @@ fn builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, EngineE
 pub struct ParquetSource {
     path: PathBuf,
     reader: ParquetRecordBatchReader,
+    /// Checked when the last batch has been read: a Parquet file is read by its footer's
+    /// offsets, so one rewritten underneath would mix two versions' row groups.
+    watch: Option<FileWatch>,
     target: SchemaRef,
     bytes_total: u64,
     rows_total: u64,
@@ -40,7 +46,12 @@ pub struct ParquetSource {
 
 impl ParquetSource {
     pub fn open(path: &Path, target: SchemaRef) -> Result<Self, EngineError> {
-        let builder = builder(path)?;
+        let file = open(path)?;
+        let watch = FileWatch::of(&file).map_err(|source| EngineError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let builder = builder(path, file)?;
         let rows_total = builder.metadata().file_metadata().num_rows().max(0) as u64;
         let bytes_total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let reader = builder
@@ -53,6 +64,7 @@ impl ParquetSource {
         Ok(Self {
             path: path.to_path_buf(),
             reader,
+            watch,
             target,
             bytes_total,
             rows_total,
@@ -62,6 +74,12 @@ impl ParquetSource {
 
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, EngineError> {
         let Some(batch) = self.reader.next() else {
+            if let Some(watch) = &self.watch {
+                watch.check().map_err(|source| EngineError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            }
             return Ok(None);
         };
         let batch = batch.map_err(|source| EngineError::Arrow {
@@ -103,4 +121,59 @@ pub fn conform(
         columns,
         &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field};
+    use parquet::arrow::ArrowWriter;
+
+    use super::*;
+    use crate::load::FILE_CHANGED;
+
+    fn write_ids(path: &Path, ids: Vec<i64>) -> SchemaRef {
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let batch =
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(ids))]).unwrap();
+        let mut writer =
+            ArrowWriter::try_new(File::create(path).unwrap(), schema.clone(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        schema
+    }
+
+    fn read_all(source: &mut ParquetSource) -> Result<usize, EngineError> {
+        let mut rows = 0;
+        while let Some(chunk) = source.next_chunk()? {
+            rows += chunk.batch.num_rows();
+        }
+        Ok(rows)
+    }
+
+    #[test]
+    fn a_parquet_file_written_to_while_it_is_read_fails_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders.parquet");
+        let schema = write_ids(&path, (0..10).collect());
+
+        let mut untouched = ParquetSource::open(&path, schema.clone()).unwrap();
+        assert_eq!(read_all(&mut untouched).unwrap(), 10);
+
+        // Opened (its footer read), then written to, then read to the end.
+        let mut source = ParquetSource::open(&path, schema).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"more")
+            .unwrap();
+        let err = read_all(&mut source).unwrap_err();
+        assert!(err.to_string().contains("orders.parquet"), "{err}");
+        let cause = std::error::Error::source(&err).map(|e| e.to_string());
+        assert_eq!(cause.as_deref(), Some(FILE_CHANGED));
+    }
 }

@@ -1,7 +1,7 @@
 //! What the loader reads: file formats, decompression, and the chunks every format yields.
 
 use std::fs::{File, Metadata};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -94,11 +94,8 @@ fn open_file(path: &Path) -> Result<WatchedFile, EngineError> {
         source,
     };
     let file = File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    // Only a regular file has a size and time that say whether it was written to; a pipe's
-    // do not.
-    let opened = meta.is_file().then(|| FileStamp::of(&meta));
-    Ok(WatchedFile { file, opened })
+    let watch = FileWatch::of(&file).map_err(io)?;
+    Ok(WatchedFile { file, watch })
 }
 
 /// What the reader of a file that was written to while it was read says: the rows read may
@@ -122,23 +119,55 @@ impl FileStamp {
     }
 }
 
-/// A file that, on reaching its end, fails with [`FILE_CHANGED`] when its size or
-/// modification time is no longer what it was when it was opened (an export job or a copy
+/// An open input file's size and modification time as they were when it was opened, to
+/// tell at its end whether it was written to while it was read (an export job or a copy
 /// still writing it). Planning's content hash cannot catch this on a first load: there is
 /// nothing to compare it with.
+///
+/// It watches the open file, not the path: a file renamed over the path is a new file, and
+/// the one being read is still whole.
+pub struct FileWatch {
+    file: File,
+    opened: FileStamp,
+}
+
+impl FileWatch {
+    /// Starts watching `file`; `None` for anything but a regular file (a pipe's size and
+    /// time do not say whether it was written to).
+    pub fn of(file: &File) -> std::io::Result<Option<Self>> {
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            file: file.try_clone()?,
+            opened: FileStamp::of(&meta),
+        }))
+    }
+
+    /// Fails with [`FILE_CHANGED`] when the file's size or modification time is no longer
+    /// what it was when it was opened.
+    pub fn check(&self) -> std::io::Result<()> {
+        if FileStamp::of(&self.file.metadata()?) != self.opened {
+            return Err(std::io::Error::other(FILE_CHANGED));
+        }
+        Ok(())
+    }
+}
+
+/// A file that, on reaching its end, fails with [`FILE_CHANGED`] when it was written to
+/// while it was read.
 struct WatchedFile {
     file: File,
-    opened: Option<FileStamp>,
+    watch: Option<FileWatch>,
 }
 
 impl Read for WatchedFile {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
         if n == 0 && !buf.is_empty() {
-            if let Some(opened) = self.opened {
-                if FileStamp::of(&self.file.metadata()?) != opened {
-                    return Err(std::io::Error::other(FILE_CHANGED));
-                }
+            if let Some(watch) = &self.watch {
+                watch.check()?;
             }
         }
         Ok(n)
@@ -312,17 +341,27 @@ impl InputFile {
             path: path.to_path_buf(),
             source,
         };
-        let mut hasher = blake3::Hasher::new();
         let file = File::open(path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
-        hasher.update_reader(file).map_err(io)?;
         Ok(Self {
             path: path.to_path_buf(),
             format,
             size,
-            content_hash: hasher.finalize().to_hex().to_string(),
+            content_hash: content_hash_of(&file).map_err(io)?,
         })
     }
+}
+
+/// The content hash of an open file, read from its start (the file's own position is left
+/// as it was).
+pub fn content_hash_of(file: &File) -> std::io::Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    let mut reader = file.try_clone()?;
+    let start = reader.stream_position()?;
+    reader.seek(std::io::SeekFrom::Start(0))?;
+    hasher.update_reader(&mut reader)?;
+    reader.seek(std::io::SeekFrom::Start(start))?;
+    Ok(hasher.finalize().to_hex().to_string())
 }
 
 #[cfg(test)]
