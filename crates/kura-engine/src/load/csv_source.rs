@@ -11,7 +11,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
-use super::source::{open_decompressed, Chunk, RejectedRow, CHUNK_ROWS};
+use super::source::{open_decompressed_since, Chunk, FileStamp, RejectedRow, CHUNK_ROWS};
 use super::text_value::{self, TextType};
 use crate::error::EngineError;
 
@@ -21,7 +21,7 @@ use crate::error::EngineError;
 /// [`EngineError::EmptyInput`] without a header; [`EngineError::BadRow`] for a malformed
 /// CSV record (an unterminated quote, invalid UTF-8).
 pub fn infer(path: &Path, delimiter: u8) -> Result<Schema, EngineError> {
-    let mut reader = reader(path, delimiter)?;
+    let mut reader = reader(path, delimiter, None)?;
     let headers = headers(&mut reader, path)?;
     let mut types = vec![TextType::Null; headers.len()];
     let mut record = csv::StringRecord::new();
@@ -53,12 +53,13 @@ pub fn infer(path: &Path, delimiter: u8) -> Result<Schema, EngineError> {
 fn reader(
     path: &Path,
     delimiter: u8,
+    inspected: Option<FileStamp>,
 ) -> Result<csv::Reader<Box<dyn std::io::Read + Send>>, EngineError> {
     Ok(csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(false)
-        .from_reader(open_decompressed(path)?))
+        .from_reader(open_decompressed_since(path, inspected)?))
 }
 
 fn headers(
@@ -125,8 +126,13 @@ impl CsvSource {
     ///
     /// # Errors
     /// [`EngineError::TypeConflict`] when a target column is nested (CSV cannot hold it).
-    pub fn open(path: &Path, delimiter: u8, target: SchemaRef) -> Result<Self, EngineError> {
-        let mut reader = reader(path, delimiter)?;
+    pub(crate) fn open(
+        path: &Path,
+        delimiter: u8,
+        target: SchemaRef,
+        inspected: Option<FileStamp>,
+    ) -> Result<Self, EngineError> {
+        let mut reader = reader(path, delimiter, inspected)?;
         let headers = headers(&mut reader, path)?;
         let mapping = target
             .fields()

@@ -10,7 +10,9 @@ use arrow::json::reader::{Decoder, ReaderBuilder};
 use arrow::record_batch::RecordBatch;
 use serde_json::Value;
 
-use super::source::{open_decompressed, Chunk, RejectedRow, CHUNK_ROWS};
+use super::source::{
+    open_decompressed, open_decompressed_since, Chunk, FileStamp, RejectedRow, CHUNK_ROWS,
+};
 use super::text_value::{self, TextType};
 use crate::error::EngineError;
 
@@ -146,8 +148,12 @@ pub struct JsonSource {
 }
 
 impl JsonSource {
-    pub fn open(path: &Path, target: SchemaRef) -> Result<Self, EngineError> {
-        let reader = open_decompressed(path)?;
+    pub(crate) fn open(
+        path: &Path,
+        target: SchemaRef,
+        inspected: Option<FileStamp>,
+    ) -> Result<Self, EngineError> {
+        let reader = open_decompressed_since(path, inspected)?;
         let decoder = new_decoder(&target, path)?;
         Ok(Self {
             path: path.to_path_buf(),

@@ -8,7 +8,7 @@ use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
-use super::source::{Chunk, FileWatch, CHUNK_ROWS};
+use super::source::{Chunk, FileStamp, FileWatch, CHUNK_ROWS};
 use crate::error::EngineError;
 
 /// The Arrow schema stored in a Parquet file's footer.
@@ -45,9 +45,13 @@ pub struct ParquetSource {
 }
 
 impl ParquetSource {
-    pub fn open(path: &Path, target: SchemaRef) -> Result<Self, EngineError> {
+    pub(crate) fn open(
+        path: &Path,
+        target: SchemaRef,
+        inspected: Option<FileStamp>,
+    ) -> Result<Self, EngineError> {
         let file = open(path)?;
-        let watch = FileWatch::of(&file).map_err(|source| EngineError::Io {
+        let watch = FileWatch::since(&file, inspected).map_err(|source| EngineError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -160,11 +164,11 @@ mod tests {
         let path = dir.path().join("orders.parquet");
         let schema = write_ids(&path, (0..10).collect());
 
-        let mut untouched = ParquetSource::open(&path, schema.clone()).unwrap();
+        let mut untouched = ParquetSource::open(&path, schema.clone(), None).unwrap();
         assert_eq!(read_all(&mut untouched).unwrap(), 10);
 
         // Opened (its footer read), then written to, then read to the end.
-        let mut source = ParquetSource::open(&path, schema).unwrap();
+        let mut source = ParquetSource::open(&path, schema, None).unwrap();
         std::fs::OpenOptions::new()
             .append(true)
             .open(&path)

@@ -1,7 +1,7 @@
 //! What the loader reads: file formats, decompression, and the chunks every format yields.
 
 use std::fs::{File, Metadata};
-use std::io::{BufRead, BufReader, Read, Seek};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -73,7 +73,16 @@ pub struct Chunk {
 /// `BufRead` so that line readers use that buffer rather than copying through one of their
 /// own.
 pub fn open_decompressed(path: &Path) -> Result<Box<dyn BufRead + Send>, EngineError> {
-    Ok(decompressed(open_file(path)?, path))
+    open_decompressed_since(path, None)
+}
+
+/// Like [`open_decompressed`], for a file inspected before: it fails with [`FILE_CHANGED`]
+/// when the file is no longer the one [`InputFile::inspect`] hashed.
+pub(crate) fn open_decompressed_since(
+    path: &Path,
+    inspected: Option<FileStamp>,
+) -> Result<Box<dyn BufRead + Send>, EngineError> {
+    Ok(decompressed(open_file(path, inspected)?, path))
 }
 
 /// Like [`open_decompressed`], and hashes the file's bytes as they are read: once the reader
@@ -82,19 +91,19 @@ pub fn open_decompressed(path: &Path) -> Result<Box<dyn BufRead + Send>, EngineE
 pub fn open_hashed(path: &Path) -> Result<(Box<dyn BufRead + Send>, ContentHash), EngineError> {
     let hash = ContentHash::default();
     let reader = HashingReader {
-        inner: open_file(path)?,
+        inner: open_file(path, None)?,
         hash: hash.clone(),
     };
     Ok((decompressed(reader, path), hash))
 }
 
-fn open_file(path: &Path) -> Result<WatchedFile, EngineError> {
+fn open_file(path: &Path, inspected: Option<FileStamp>) -> Result<WatchedFile, EngineError> {
     let io = |source| EngineError::Io {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(io)?;
-    let watch = FileWatch::of(&file).map_err(io)?;
+    let watch = FileWatch::since(&file, inspected).map_err(io)?;
     Ok(WatchedFile { file, watch })
 }
 
@@ -103,9 +112,12 @@ fn open_file(path: &Path) -> Result<WatchedFile, EngineError> {
 pub const FILE_CHANGED: &str =
     "the file changed while it was being loaded; nothing was written, load it again once it is complete";
 
-/// A file's size and modification time, to tell whether it was written to since.
+/// A regular file's identity, size and modification time, to tell whether it was written
+/// to, or replaced by another file, since.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
+pub(crate) struct FileStamp {
+    /// Device and inode: a file renamed over the path is another file.
+    id: (u64, u64),
     len: u64,
     modified: Option<SystemTime>,
 }
@@ -113,10 +125,22 @@ struct FileStamp {
 impl FileStamp {
     fn of(meta: &Metadata) -> Self {
         Self {
+            id: file_id(meta),
             len: meta.len(),
             modified: meta.modified().ok(),
         }
     }
+}
+
+#[cfg(unix)]
+fn file_id(meta: &Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &Metadata) -> (u64, u64) {
+    (0, 0)
 }
 
 /// An open input file's size and modification time as they were when it was opened, to
@@ -135,13 +159,26 @@ impl FileWatch {
     /// Starts watching `file`; `None` for anything but a regular file (a pipe's size and
     /// time do not say whether it was written to).
     pub fn of(file: &File) -> std::io::Result<Option<Self>> {
+        Self::since(file, None)
+    }
+
+    /// Like [`FileWatch::of`], for a file inspected before: fails with [`FILE_CHANGED`] when
+    /// `file` is not the one `inspected` describes, or was written to since.
+    pub(crate) fn since(
+        file: &File,
+        inspected: Option<FileStamp>,
+    ) -> std::io::Result<Option<Self>> {
         let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Ok(None);
+        let opened = meta.is_file().then(|| FileStamp::of(&meta));
+        if inspected.is_some() && opened != inspected {
+            return Err(std::io::Error::other(FILE_CHANGED));
         }
+        let Some(opened) = opened else {
+            return Ok(None);
+        };
         Ok(Some(Self {
             file: file.try_clone()?,
-            opened: FileStamp::of(&meta),
+            opened,
         }))
     }
 
@@ -239,12 +276,16 @@ pub enum FileSource {
 }
 
 impl FileSource {
-    pub fn open(path: &Path, format: FileFormat, target: SchemaRef) -> Result<Self, EngineError> {
-        Ok(match format {
-            FileFormat::Csv => FileSource::Csv(CsvSource::open(path, b',', target)?),
-            FileFormat::Tsv => FileSource::Csv(CsvSource::open(path, b'\t', target)?),
-            FileFormat::Ndjson => FileSource::Json(JsonSource::open(path, target)?),
-            FileFormat::Parquet => FileSource::Parquet(ParquetSource::open(path, target)?),
+    /// Opens an inspected file for conversion into `target`. It fails with [`FILE_CHANGED`]
+    /// when the file is no longer the one inspected (written to, or replaced), so the rows
+    /// loaded are always those of the content hash the load records.
+    pub fn open(input: &InputFile, target: SchemaRef) -> Result<Self, EngineError> {
+        let (path, since) = (input.path.as_path(), input.stamp);
+        Ok(match input.format {
+            FileFormat::Csv => FileSource::Csv(CsvSource::open(path, b',', target, since)?),
+            FileFormat::Tsv => FileSource::Csv(CsvSource::open(path, b'\t', target, since)?),
+            FileFormat::Ndjson => FileSource::Json(JsonSource::open(path, target, since)?),
+            FileFormat::Parquet => FileSource::Parquet(ParquetSource::open(path, target, since)?),
         })
     }
 
@@ -332,6 +373,8 @@ pub struct InputFile {
     pub size: u64,
     /// BLAKE3 of the file's bytes: the identity used to skip a reload.
     pub content_hash: String,
+    /// The file as it was hashed (`None` for a pipe).
+    stamp: Option<FileStamp>,
 }
 
 impl InputFile {
@@ -343,24 +386,26 @@ impl InputFile {
         };
         let file = File::open(path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
+        let watch = FileWatch::of(&file).map_err(io)?;
+        let content_hash = content_hash_of(&file).map_err(io)?;
+        if let Some(watch) = &watch {
+            watch.check().map_err(io)?;
+        }
         Ok(Self {
             path: path.to_path_buf(),
             format,
             size,
-            content_hash: content_hash_of(&file).map_err(io)?,
+            content_hash,
+            stamp: watch.map(|w| w.opened),
         })
     }
 }
 
-/// The content hash of an open file, read from its start (the file's own position is left
-/// as it was).
-pub fn content_hash_of(file: &File) -> std::io::Result<String> {
+/// The content hash of an open file, read from its current position to its end (from its
+/// start when it was just opened). A pipe can only be read once, so this does not seek.
+pub fn content_hash_of(mut file: &File) -> std::io::Result<String> {
     let mut hasher = blake3::Hasher::new();
-    let mut reader = file.try_clone()?;
-    let start = reader.stream_position()?;
-    reader.seek(std::io::SeekFrom::Start(0))?;
-    hasher.update_reader(&mut reader)?;
-    reader.seek(std::io::SeekFrom::Start(start))?;
+    hasher.update_reader(&mut file)?;
     Ok(hasher.finalize().to_hex().to_string())
 }
 
@@ -399,5 +444,54 @@ mod tests {
             reader.read_to_end(&mut Vec::new()).unwrap_err().to_string(),
             FILE_CHANGED
         );
+    }
+
+    fn first_chunk(input: &InputFile) -> Result<usize, EngineError> {
+        let target = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
+        let mut source = FileSource::open(input, target)?;
+        let mut rows = 0;
+        while let Some(chunk) = source.next_chunk()? {
+            rows += chunk.batch.num_rows();
+        }
+        Ok(rows)
+    }
+
+    fn changed(err: EngineError) -> bool {
+        std::error::Error::source(&err).is_some_and(|e| e.to_string() == FILE_CHANGED)
+    }
+
+    #[test]
+    fn a_file_that_is_not_the_one_inspected_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, format) in [
+            ("orders.json", FileFormat::Ndjson),
+            ("orders.csv", FileFormat::Csv),
+        ] {
+            let path = dir.path().join(name);
+            let text = |ids: &str| match format {
+                FileFormat::Csv => format!("id\n{ids}\n"),
+                _ => format!("{{\"id\": {ids}}}\n"),
+            };
+            std::fs::write(&path, text("1")).unwrap();
+            let inspected = InputFile::inspect(&path, format).unwrap();
+            assert_eq!(first_chunk(&inspected).unwrap(), 1, "{name}");
+
+            // Written to between planning's hash and the read: the rows would not be the
+            // content the load log records.
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap()
+                .write_all(text("2").as_bytes())
+                .unwrap();
+            assert!(changed(first_chunk(&inspected).unwrap_err()), "{name}");
+
+            // Replaced by another file of the same size, as a copy tool's rename does.
+            let inspected = InputFile::inspect(&path, format).unwrap();
+            let other = dir.path().join("incoming");
+            std::fs::write(&other, std::fs::read(&path).unwrap()).unwrap();
+            std::fs::rename(&other, &path).unwrap();
+            assert!(changed(first_chunk(&inspected).unwrap_err()), "{name}");
+        }
     }
 }

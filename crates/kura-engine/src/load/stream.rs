@@ -51,7 +51,7 @@ impl Producer {
         let mut bytes_done = 0u64;
         let mut bad = 0u64;
         for input in &self.files {
-            let mut source = FileSource::open(&input.path, input.format, self.target.clone())?;
+            let mut source = FileSource::open(input, self.target.clone())?;
             let mut rows = 0u64;
             let mut last_bytes = 0u64;
             while let Some(chunk) = source.next_chunk()? {
