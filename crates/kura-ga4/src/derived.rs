@@ -1,8 +1,9 @@
 //! `ga4.sessions` and `ga4.pages`, brought up to date after every load for the days it wrote.
 //!
-//! A session is `user_pseudo_id` + `ga_session_id`. Events without `ga_session_id` (the
-//! Measurement Protocol, some server-side events) belong to no session: they are counted and
-//! reported, never merged into one made-up session. A session is engaged when any event
+//! A session is `user_pseudo_id` + `ga_session_id` (within a property, when loaded with
+//! `--property`). Events without `ga_session_id` (the Measurement Protocol, some server-side
+//! events) or without `user_pseudo_id` belong to no session: they are counted and reported,
+//! never merged into one made-up session. A session is engaged when any event
 //! says `session_engaged` is 1 (sent as text or as a number) or its events' engagement time
 //! adds up to at least 10 seconds. Source, medium and campaign are the first event's
 //! `collected_traffic_source` values, else its `source`/`medium`/`campaign` parameters.
@@ -94,6 +95,32 @@ fn days_in(column: &str, days: impl IntoIterator<Item = NaiveDate>) -> String {
     }
 }
 
+/// A session's key: the property (when loaded with one), `user_pseudo_id` and
+/// `ga_session_id`.
+fn session_key(property: &str, session_id: &str) -> String {
+    format!(
+        "COALESCE({property} || '/', '') || user_pseudo_id || '.' || CAST({session_id} AS VARCHAR)"
+    )
+}
+
+/// `ga4.events`' property column, or NULL for a table made before properties were recorded.
+async fn property_column(wh: &Warehouse) -> Result<&'static str, Ga4Error> {
+    let events = TableName::new(DATASET, "events")?;
+    Ok(
+        if wh.store().exists(&events)
+            && wh
+                .table_schema(&events)
+                .await?
+                .field_with_name("property")
+                .is_ok()
+        {
+            "property"
+        } else {
+            "CAST(NULL AS VARCHAR)"
+        },
+    )
+}
+
 /// Whether events have sessions at all: `ga_session_id` has been seen.
 fn session_id_column(keys: &[KeyColumn]) -> Option<String> {
     param(keys, "ga_session_id")
@@ -103,6 +130,7 @@ fn session_id_column(keys: &[KeyColumn]) -> Option<String> {
 /// (`_kura_in_chunk`, dropped before writing). `None` before any event had a `ga_session_id`.
 fn sessions_sql(
     keys: &[KeyColumn],
+    property: &str,
     scan_days: &BTreeSet<NaiveDate>,
     chunk: &[NaiveDate],
 ) -> Option<String> {
@@ -133,7 +161,8 @@ fn sessions_sql(
     );
     Some(format!(
         "WITH e AS (
-           SELECT user_pseudo_id, CAST({session_id} AS VARCHAR) AS ga_session_id, event_date,
+           SELECT {property} AS property, user_pseudo_id,
+                  CAST({session_id} AS VARCHAR) AS ga_session_id, event_date,
                   event_timestamp, event_name, {page} AS page_location,
                   {engaged} AS engaged_flag, {engagement} AS engagement_msec,
                   {source} AS source, {medium} AS medium, {campaign} AS campaign,
@@ -141,15 +170,15 @@ fn sessions_sql(
            FROM ga4.events
            WHERE {session_id} IS NOT NULL AND user_pseudo_id IS NOT NULL AND {scan}
          )
-         SELECT user_pseudo_id || '.' || ga_session_id AS session_key,
-                user_pseudo_id, ga_session_id,
+         SELECT COALESCE(property || '/', '') || user_pseudo_id || '.' || ga_session_id AS session_key,
+                property, user_pseudo_id, ga_session_id,
                 min(event_date) AS {SESSION_DAY},
                 max(event_date) AS {SESSION_LAST_DAY},
                 min(event_timestamp) AS session_start,
                 max(event_timestamp) AS session_end,
                 count(*) AS events,
                 sum(CASE WHEN event_name = 'page_view' THEN 1 ELSE 0 END) AS page_views,
-                (bool_or(engaged_flag) OR COALESCE(sum(engagement_msec), 0) >= 10000) AS engaged,
+                (COALESCE(bool_or(engaged_flag), false) OR COALESCE(sum(engagement_msec), 0) >= 10000) AS engaged,
                 CAST(COALESCE(sum(engagement_msec), 0) AS BIGINT) AS engagement_time_msec,
                 {landing} AS landing_page,
                 {src} AS source, {med} AS medium, {camp} AS campaign,
@@ -158,7 +187,7 @@ fn sessions_sql(
                 {device} AS device_category, {geo} AS geo_country,
                 bool_or({in_chunk}) AS _kura_in_chunk
          FROM e
-         GROUP BY user_pseudo_id, ga_session_id",
+         GROUP BY property, user_pseudo_id, ga_session_id",
         scan = days_in("event_date", scan_days.iter().copied()),
         in_chunk = days_in("event_date", chunk.iter().copied()),
         landing = first("page_location"),
@@ -171,14 +200,14 @@ fn sessions_sql(
 }
 
 /// Page views and users per page of `days`. `None` before any event had a `page_location`.
-fn pages_sql(keys: &[KeyColumn], days: &[NaiveDate]) -> Option<String> {
+fn pages_sql(keys: &[KeyColumn], property: &str, days: &[NaiveDate]) -> Option<String> {
     let page = param(keys, "page_location")?;
     Some(format!(
-        "SELECT event_date, CAST({page} AS VARCHAR) AS page_location,
+        "SELECT event_date, {property} AS property, CAST({page} AS VARCHAR) AS page_location,
                 count(*) AS page_views, count(DISTINCT user_pseudo_id) AS users
          FROM ga4.events
          WHERE event_name = 'page_view' AND {days}
-         GROUP BY 1, 2",
+         GROUP BY 1, 2, 3",
         days = days_in("event_date", days.iter().copied()),
     ))
 }
@@ -195,29 +224,32 @@ pub async fn update(
     let events = TableName::new(DATASET, "events")?;
     let day_rows = day_write::day_rows(wh, &events, DayFormat::Date).await?;
     let mut summary = DerivedSummary::default();
+    let property = property_column(wh).await?;
     if let Some(session_id) = session_id_column(keys) {
         let whole = matches!(changed, ChangedDays::All)
-            || !laid_out(wh, SESSIONS, SESSION_DAY, &[SESSION_LAST_DAY]).await?;
+            || !laid_out(wh, SESSIONS, SESSION_DAY, &[SESSION_LAST_DAY, "property"]).await?;
         let mut fresh = whole;
         for chunk in chunks(&day_rows, changed, whole) {
-            update_sessions(wh, keys, &chunk, fresh).await?;
+            update_sessions(wh, keys, property, &chunk, fresh).await?;
             fresh = false;
         }
         summary.sessions = count(wh, "SELECT count(*) FROM ga4.sessions").await?;
         summary.events_without_session = count(
             wh,
-            &format!("SELECT count(*) FROM ga4.events WHERE {session_id} IS NULL"),
+            &format!(
+                "SELECT count(*) FROM ga4.events WHERE {session_id} IS NULL OR user_pseudo_id IS NULL"
+            ),
         )
         .await?;
     } else {
         summary.events_without_session = day_rows.iter().map(|(_, rows)| rows).sum();
     }
     if param(keys, "page_location").is_some() {
-        let whole =
-            matches!(changed, ChangedDays::All) || !laid_out(wh, PAGES, PAGE_DAY, &[]).await?;
+        let whole = matches!(changed, ChangedDays::All)
+            || !laid_out(wh, PAGES, PAGE_DAY, &["property"]).await?;
         let mut fresh = whole;
         for chunk in chunks(&day_rows, changed, whole) {
-            update_pages(wh, keys, &chunk, fresh).await?;
+            update_pages(wh, keys, property, &chunk, fresh).await?;
             fresh = false;
         }
     }
@@ -292,6 +324,7 @@ async fn laid_out(
 async fn update_sessions(
     wh: &Warehouse,
     keys: &[KeyColumn],
+    property: &str,
     chunk: &[NaiveDate],
     fresh: bool,
 ) -> Result<(), Ga4Error> {
@@ -320,9 +353,10 @@ async fn update_sessions(
         let sql = format!(
             "SELECT session_key, {SESSION_DAY}, {SESSION_LAST_DAY} FROM ga4.{SESSIONS}
              WHERE {spans} OR session_key IN (
-               SELECT user_pseudo_id || '.' || CAST({session_id} AS VARCHAR) FROM ga4.events
+               SELECT {key} FROM ga4.events
                WHERE {in_chunk} AND {session_id} IS NOT NULL AND user_pseudo_id IS NOT NULL)",
             in_chunk = days_in("event_date", chunk.iter().copied()),
+            key = session_key(property, &session_id),
         );
         for batch in collect(wh, &sql).await? {
             let key = text_column(&batch, 0)?;
@@ -339,7 +373,7 @@ async fn update_sessions(
             }
         }
     }
-    let Some(sql) = sessions_sql(keys, &scan_days, chunk) else {
+    let Some(sql) = sessions_sql(keys, property, &scan_days, chunk) else {
         return Ok(());
     };
     let (schema, batches) = collect_with_schema(wh, &sql).await?;
@@ -428,10 +462,11 @@ async fn update_sessions(
 async fn update_pages(
     wh: &Warehouse,
     keys: &[KeyColumn],
+    property: &str,
     chunk: &[NaiveDate],
     fresh: bool,
 ) -> Result<(), Ga4Error> {
-    let Some(sql) = pages_sql(keys, chunk) else {
+    let Some(sql) = pages_sql(keys, property, chunk) else {
         return Ok(());
     };
     let (schema, rows) = collect_with_schema(wh, &sql).await?;
@@ -453,10 +488,22 @@ async fn replace(
     use datafusion::logical_expr::{col, lit};
     use datafusion::scalar::ScalarValue;
     let name = TableName::new(DATASET, name)?;
+    // The query's batches and the stored rows kept can differ in which columns may be NULL;
+    // one write takes one schema.
+    let schema: SchemaRef = std::sync::Arc::new(arrow::datatypes::Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect::<Vec<_>>(),
+    ));
     let rows = if rows.is_empty() {
         vec![RecordBatch::new_empty(schema)]
     } else {
-        rows
+        rows.iter()
+            .map(|b| conform_batch(b, &schema))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| arrow_context(&format!("writing {name}"), source))?
     };
     let write = wh
         .store()

@@ -80,8 +80,9 @@ struct LiveColumns {
     columns: Vec<KeyColumn>,
     taken_events: HashSet<String>,
     taken_items: HashSet<String>,
-    /// A key's values stopped fitting its column's type: nothing more is written.
-    diverged: bool,
+    /// A key's values stopped fitting its column's type (which, and how): nothing more is
+    /// written.
+    diverged: Option<String>,
     layouts: Arc<Vec<Flatten>>,
 }
 
@@ -136,7 +137,7 @@ impl FlatWrites {
                 columns: existing,
                 taken_events,
                 taken_items,
-                diverged: false,
+                diverged: None,
                 layouts,
             }),
         })
@@ -151,7 +152,7 @@ impl FlatWrites {
     /// once a key's values no longer fit its column (the load rebuilds from the raw table).
     pub(crate) fn layouts_for(&self, keys: &BatchKeys) -> Option<Arc<Vec<Flatten>>> {
         let mut live = self.columns.lock().ok()?;
-        if live.diverged {
+        if live.diverged.is_some() {
             return None;
         }
         let LiveColumns {
@@ -171,8 +172,15 @@ impl FlatWrites {
                 _ => &mut *taken_events,
             };
             let (_, widened) = assign_columns(columns, &observed, taken);
-            if !widened.is_empty() {
-                live.diverged = true;
+            if let Some(w) = widened.first() {
+                live.diverged = Some(format!(
+                    "{} ({} key `{}`) was given {} by the first values read, then {} values came",
+                    w.column,
+                    w.scope.as_str(),
+                    w.key,
+                    w.from.as_str(),
+                    w.to.as_str()
+                ));
                 return None;
             }
         }
@@ -229,8 +237,10 @@ impl FlatWrites {
                     .map(|f| (f.name().clone(), f.data_type().to_string()))
                     .collect()
             };
-            if live.diverged {
-                Some("a key's values stopped fitting the type its column was given".to_string())
+            if let Some(how) = &live.diverged {
+                Some(format!(
+                    "a key's values stopped fitting the type its column was given: {how}"
+                ))
             } else if as_set(&live.columns) != as_set(settled) {
                 Some("the columns settled differently from how they were assigned".to_string())
             } else if fixed(&self.raw) != fixed(raw_after) {

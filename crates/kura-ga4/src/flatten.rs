@@ -25,7 +25,7 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use crate::keys::{KeyColumn, KeyScope, ParamList, ParamType};
 use crate::schema::{
     export_schema, struct_fields, EVENT_ID, EVENT_PARAMS, EXPORT_KIND, ITEMS, ITEM_PARAMS,
-    UNKNOWN_FIELDS, USER_PROPERTIES,
+    PROPERTY, UNKNOWN_FIELDS, USER_PROPERTIES,
 };
 
 fn timestamp_type() -> DataType {
@@ -205,6 +205,7 @@ fn key_columns(
             let entries = &at[c * rows..(c + 1) * rows];
             let entry = |row: usize| (entries[row] != NONE).then(|| entries[row] as usize);
             let array: ArrayRef = match col.param_type {
+                ParamType::Null => new_null_array(&DataType::Utf8, rows),
                 ParamType::Int64 => Arc::new(
                     (0..rows)
                         .map(|r| entry(r).and_then(|e| params.as_i64(e)))
@@ -249,6 +250,7 @@ fn renamed(name: &str) -> Option<&'static str> {
     match name {
         EVENT_ID => Some("event_id"),
         EXPORT_KIND => Some("export_kind"),
+        PROPERTY => Some("property"),
         UNKNOWN_FIELDS => Some("unknown_fields"),
         _ => None,
     }
@@ -274,10 +276,11 @@ impl EventsLayout {
             crate::schema::SOURCE_FILE,
             crate::schema::LOADED_AT,
             EXPORT_KIND,
+            PROPERTY,
             UNKNOWN_FIELDS,
         ];
         fixed.extend(path_columns(raw.fields(), &skip));
-        for name in [EXPORT_KIND, UNKNOWN_FIELDS] {
+        for name in [EXPORT_KIND, PROPERTY, UNKNOWN_FIELDS] {
             if let Ok(f) = raw.field_with_name(name) {
                 let to = renamed(name).unwrap_or(name);
                 fixed.push(PathColumn::new(to.into(), vec![name.into()], f.data_type()));

@@ -5,17 +5,21 @@
 //! `float_value`, first non-null wins):
 //! - only ints: INT64; only floats/doubles: FLOAT64; ints and doubles: FLOAT64;
 //! - any string: STRING, each value as written (`"1"` and `1` both read `"1"`);
-//! - no value ever set: STRING (all NULL).
+//! - no value set yet (the key came with empty values only): NULL, a column of STRING that is
+//!   all NULL, typed by the first values that come.
 //!
-//! A type only widens: INT64 to FLOAT64 to STRING. A column never narrows once created.
+//! A type only widens: NULL to INT64 to FLOAT64 to STRING. A column never narrows once
+//! created.
 //!
 //! Naming: the prefix (`param_`, `user_`) and the key, lower-cased, with every character
 //! other than a letter, a digit or `_` replaced by `_`, runs of `_` collapsed and trimmed
 //! (`Page Type` and `page-type` both give `param_page_type`; `ページ種別` stays
 //! `param_ページ種別`). When that name is taken, by a column of the export (a user property
 //! `id` would be `user_id`) or by another key, the key gets the first free `_2`, `_3`, ...
-//! suffix. Keys are named in byte order of the key within one load, and a name once given is
-//! kept, so the result depends only on the order in which keys first appear.
+//! suffix. Keys are named in the order they were first seen: by event date, then in byte
+//! order of the key for keys first seen on the same day. A name once given is kept. So
+//! loading days one at a time or all at once gives the same names, as long as days are loaded
+//! in date order; `ga4_flatten` names the same way.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -62,6 +66,8 @@ impl KeyScope {
 /// A parameter column's type, in order of generality.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ParamType {
+    /// No value seen yet: any type holds the column's values, which are all NULL.
+    Null,
     Int64,
     Float64,
     String,
@@ -70,6 +76,7 @@ pub enum ParamType {
 impl ParamType {
     pub fn as_str(self) -> &'static str {
         match self {
+            ParamType::Null => "NULL",
             ParamType::Int64 => "INT64",
             ParamType::Float64 => "FLOAT64",
             ParamType::String => "STRING",
@@ -78,6 +85,7 @@ impl ParamType {
 
     pub fn parse(s: &str) -> Option<ParamType> {
         Some(match s {
+            "NULL" => ParamType::Null,
             "INT64" => ParamType::Int64,
             "FLOAT64" => ParamType::Float64,
             "STRING" => ParamType::String,
@@ -89,7 +97,7 @@ impl ParamType {
         match self {
             ParamType::Int64 => DataType::Int64,
             ParamType::Float64 => DataType::Float64,
-            ParamType::String => DataType::Utf8,
+            ParamType::String | ParamType::Null => DataType::Utf8,
         }
     }
 
@@ -365,10 +373,12 @@ pub fn sanitize_key(key: &str) -> String {
 }
 
 /// Columns for keys seen for the first time and types widened by what was observed. `taken`
-/// holds every column name of the table the keys go to; new names are added to it.
-pub fn assign_columns(
+/// holds every column name of the table the keys go to; new names are added to it. New keys
+/// are named in the order `observed` gives them: by the day they were first seen, then by
+/// key (see the module docs).
+pub fn assign_columns<'a>(
     existing: &mut Vec<KeyColumn>,
-    observed: &BTreeMap<(KeyScope, String), Option<ParamType>>,
+    observed: impl IntoIterator<Item = (&'a (KeyScope, String), &'a Option<ParamType>)>,
     taken: &mut HashSet<String>,
 ) -> (Vec<KeyColumn>, Vec<Widening>) {
     let mut added = Vec::new();
@@ -405,7 +415,7 @@ pub fn assign_columns(
             scope: *scope,
             key: key.clone(),
             column: name,
-            param_type: seen.unwrap_or(ParamType::String),
+            param_type: seen.unwrap_or(ParamType::Null),
         };
         existing.push(col.clone());
         added.push(col);

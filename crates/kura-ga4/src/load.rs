@@ -1,22 +1,27 @@
 //! `kura ga4 load`: export files into `raw.ga4_events`, then the flat tables.
 //!
-//! 1. *Plan per day*. Files are grouped by day. A day's daily table supersedes its fresh and
-//!    intraday tables, so a day is loaded from the most complete kind present, unless the raw
-//!    table already holds a more complete kind for it. A day whose files (by content hash)
-//!    are exactly what the raw table holds is skipped; anything else replaces the day.
+//! 1. *Plan per day*. A file is the unit of loading, and a property's day the unit the export
+//!    tables supersede each other in: a day is loaded from the most complete kind present
+//!    (daily over fresh over intraday), unless the raw table already holds a more complete
+//!    kind for it. When it holds the same kind, the files are shards of the day: a file whose
+//!    name and content hash are held is skipped, a changed or new one replaces only its own
+//!    rows, and the day's other shards stay (`--force` makes the files given the whole day).
+//!    Another property's rows of the day always stay.
 //! 2. *Raw*. The days' files are read in a producer thread and streamed into one Delta
-//!    commit that replaces those days (`replaceWhere event_date IN (...)`) and counts every
-//!    key's value fields on the way.
+//!    commit that replaces those days' partitions whole, so the rows that stay (see
+//!    [`KeptRows`]) are read back and written again first; every key's value fields are
+//!    counted on the way.
 //! 3. *Flat*. Keys get their columns (new keys add columns, mixed types widen them; see
-//!    [`crate::keys`]), then `ga4.events`, `ga4.event_params`, `ga4.user_properties` and
-//!    `ga4.items` are rebuilt for the loaded days from the raw table, one streaming pass each.
-//!    When a column's type widened, the wide tables are rebuilt for every day instead.
+//!    [`crate::keys`]). `ga4.events`, `ga4.event_params`, `ga4.user_properties` and
+//!    `ga4.items` were written from the same batches (see `flat_writes`) and are committed,
+//!    or, when the columns settled differently, rebuilt for the loaded days from the raw
+//!    table. When a column's type widened, they are rebuilt for every day.
 //! 4. *Derived*. `ga4.sessions` and `ga4.pages` are recomputed.
 //!
 //! The flat tables are a function of the raw table, so a failure after step 2 is repaired by
 //! `kura ga4 rebuild` (or the next load of the same days).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,7 +31,7 @@ use arrow::datatypes::{DataType, Field, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use chrono::{NaiveDate, Utc};
 use datafusion::catalog::TableProvider;
-use datafusion::logical_expr::{col, lit};
+use datafusion::logical_expr::{binary_expr, col, lit, Expr, Operator};
 use futures::StreamExt;
 use kura_engine::access::Access;
 use kura_engine::load::{InputFile, RejectedRow};
@@ -48,7 +53,7 @@ use crate::reader::{
     parquet_extra_fields, read_schema, ChunkDecoder, ExportReader, Piece, RawChunk,
 };
 use crate::schema::{self, raw_schema, EVENT_PARAMS, ITEMS, ITEM_PARAMS, USER_PROPERTIES};
-use crate::state::{self, ColumnRecord, DayState, FileRecord, KeyDays};
+use crate::state::{self, ColumnRecord, FileRecord, HeldFile, KeyDays, Slot, SlotState};
 
 pub const RAW_TABLE: (&str, &str) = ("raw", "ga4_events");
 pub const DATASET: &str = "ga4";
@@ -108,6 +113,23 @@ struct DayPlan {
     date: NaiveDate,
     kind: ExportKind,
     files: Vec<PlannedFile>,
+    kept: KeptRows,
+}
+
+/// Which of the rows the raw table holds for a loaded day stay: the rows of other properties,
+/// and of this property's files that the load does not bring again (the other shards of a day,
+/// loaded before). Everything else of the day is replaced.
+#[derive(Debug, Clone, Default)]
+struct KeptRows {
+    other_properties: bool,
+    /// File names (`_source_file`) of the loaded property whose rows stay.
+    files: Vec<String>,
+}
+
+impl KeptRows {
+    fn any(&self) -> bool {
+        self.other_properties || !self.files.is_empty()
+    }
 }
 
 /// A file to load, with its content hash when planning needed it (a day the raw table already
@@ -165,9 +187,13 @@ pub async fn load(
     result
 }
 
+/// Decides, per day, which files to load and which of the day's rows stay (see the module
+/// docs): a file is the unit of loading, a property and day the unit the export tables
+/// supersede each other in.
 fn plan_days(
     files: Vec<ExportFile>,
-    history: &BTreeMap<NaiveDate, DayState>,
+    held: &BTreeMap<Slot, SlotState>,
+    property: &Option<String>,
     force: bool,
     outcomes: &mut Vec<Ga4FileOutcome>,
 ) -> Result<Vec<DayPlan>, Ga4Error> {
@@ -188,8 +214,8 @@ fn plan_days(
         let Some(best) = day_files.iter().map(|(f, _)| f.kind).max() else {
             continue;
         };
-        let held = history.get(&date);
-        if let Some(h) = held.filter(|h| h.kind > best) {
+        let slot = held.get(&(property.clone(), date));
+        if let Some(h) = slot.filter(|h| h.kind > best) {
             for (f, _) in &day_files {
                 skip(
                     outcomes,
@@ -215,26 +241,64 @@ fn plan_days(
                 ),
             );
         }
-        // Only a day held in the same kind can be a reload of the same files.
-        if let Some(held) = held.filter(|h| !force && h.kind == best) {
-            for (f, hash) in &mut chosen {
-                *hash = Some(InputFile::inspect(&f.path, f.format)?.content_hash);
+        let mut names = BTreeMap::new();
+        for (f, _) in &chosen {
+            let name = source_file_name(f);
+            if let Some(other) = names.insert(name.clone(), f.path.clone()) {
+                return Err(Ga4Error::FileName {
+                    path: f.path.clone(),
+                    reason: format!(
+                        "{} has the same name; a day's files are told apart by name, so load one of them",
+                        other.display()
+                    ),
+                });
             }
-            let hashes: BTreeSet<String> = chosen.iter().filter_map(|(_, h)| h.clone()).collect();
-            if held.hashes == hashes {
-                for (f, _) in &chosen {
-                    skip(outcomes, f, "already loaded (same content)".into());
+        }
+        let mut kept = KeptRows {
+            other_properties: held.keys().any(|(p, d)| *d == date && p != property),
+            files: Vec::new(),
+        };
+        // The same export table as held: the files are shards of the day, each replacing
+        // only its own rows, and a file loaded with the same content is skipped. `--force`
+        // makes the files given the whole day.
+        if let Some(h) = slot.filter(|h| !force && h.kind == best) {
+            let mut fresh = Vec::new();
+            for (f, _) in chosen {
+                let content_hash = InputFile::inspect(&f.path, f.format)?.content_hash;
+                let unchanged = h
+                    .files
+                    .get(&source_file_name(&f))
+                    .is_some_and(|held| held.content_hash == content_hash);
+                if unchanged {
+                    skip(outcomes, &f, "already loaded (same content)".into());
+                } else {
+                    fresh.push((f, Some(content_hash)));
                 }
+            }
+            chosen = fresh;
+            if chosen.is_empty() {
                 continue;
             }
+            kept.files = h
+                .files
+                .keys()
+                .filter(|name| !chosen.iter().any(|(f, _)| source_file_name(f) == **name))
+                .cloned()
+                .collect();
         }
         plans.push(DayPlan {
             date,
             kind: best,
             files: chosen,
+            kept,
         });
     }
     Ok(plans)
+}
+
+/// The name a file's rows carry in `_source_file`.
+fn source_file_name(f: &ExportFile) -> String {
+    state::file_name(&f.path.display().to_string())
 }
 
 async fn load_authorized(
@@ -245,12 +309,18 @@ async fn load_authorized(
 ) -> Result<Ga4LoadOutcome, Ga4Error> {
     let load_id = uuid::Uuid::new_v4().to_string();
     let files = discover(&request.paths)?;
-    let history = state::day_states(wh).await?;
+    let mut held = state::held_files(wh).await?;
     let mut outcome = Ga4LoadOutcome {
         load_id: load_id.clone(),
         ..Ga4LoadOutcome::default()
     };
-    let plans = plan_days(files, &history, request.force, &mut outcome.files)?;
+    let plans = plan_days(
+        files,
+        &held,
+        &request.property,
+        request.force,
+        &mut outcome.files,
+    )?;
     if plans.is_empty() {
         outcome.elapsed = started.elapsed();
         return Ok(outcome);
@@ -304,12 +374,31 @@ async fn load_authorized(
         )
         .await?,
     );
+    // The rows of the loaded days that stay are written again, with the files' rows.
+    let kept_rows = match &existing_raw {
+        Some(_) if plans.iter().any(|p| p.kept.any()) => Some(KeptScan {
+            scan: plain_text_scan(wh, &raw_name).await?,
+            has_property: wh
+                .table_schema(&raw_name)
+                .await?
+                .field_with_name(schema::PROPERTY)
+                .is_ok(),
+            days: plans
+                .iter()
+                .filter(|p| p.kept.any())
+                .map(|p| (p.date, p.kept.clone()))
+                .collect(),
+        }),
+        _ => None,
+    };
     let producer = RawProducer {
         flat: flat.clone(),
         days: plans
             .iter()
             .map(|p| (p.date, p.kind, p.files.clone()))
             .collect(),
+        kept_rows,
+        property: request.property.clone(),
         read_schema: read_schema(&extra),
         target: target.clone(),
         loaded_at,
@@ -350,6 +439,15 @@ async fn load_authorized(
     }
     let mut records = Vec::new();
     for plan in &plans {
+        let slot = held
+            .entry((request.property.clone(), plan.date))
+            .or_insert_with(|| SlotState {
+                kind: plan.kind,
+                files: BTreeMap::new(),
+            });
+        // The property's rows of the day are now the kept files' and the loaded files'.
+        slot.files.retain(|name, _| plan.kept.files.contains(name));
+        slot.kind = plan.kind;
         for (f, _) in &plan.files {
             let rows = results.rows.get(&f.path).copied().unwrap_or(0);
             let content_hash = results.hashes.get(&f.path).cloned().unwrap_or_default();
@@ -364,6 +462,14 @@ async fn load_authorized(
                 date: f.date,
                 status: Ga4FileStatus::Loaded { rows, rejected },
             });
+            slot.files.insert(
+                source_file_name(f),
+                HeldFile {
+                    path: f.path.display().to_string(),
+                    content_hash: content_hash.clone(),
+                    load_id: load_id.clone(),
+                },
+            );
             records.push(FileRecord {
                 load_id: load_id.clone(),
                 date: plan.date,
@@ -378,6 +484,7 @@ async fn load_authorized(
         }
     }
     state::record_files(wh, &records, loaded_at).await?;
+    state::write_held_files(wh, &held).await?;
     outcome.events = results.rows.values().sum();
     outcome.rejected = results.rejected.len() as u64;
     outcome.days = days.clone();
@@ -556,8 +663,25 @@ async fn update_columns(
     let (item_obs, event_obs): (BTreeMap<_, _>, BTreeMap<_, _>) = observed
         .into_iter()
         .partition(|((s, _), _)| *s == KeyScope::Item);
-    let (mut added, mut widened) = assign_columns(&mut existing, &event_obs, &mut taken_events);
-    let (a2, w2) = assign_columns(&mut existing, &item_obs, &mut taken_items);
+    // New keys are named in the order they were first seen (see `crate::keys`).
+    fn in_order<'a>(
+        obs: &'a BTreeMap<(KeyScope, String), Option<ParamType>>,
+        first_day: &BTreeMap<(KeyScope, String), NaiveDate>,
+    ) -> Vec<(&'a (KeyScope, String), &'a Option<ParamType>)> {
+        let mut ordered: Vec<_> = obs.iter().collect();
+        ordered.sort_by_key(|(k, _)| (first_day.get(*k).copied(), *k));
+        ordered
+    }
+    let (mut added, mut widened) = assign_columns(
+        &mut existing,
+        in_order(&event_obs, &first_day),
+        &mut taken_events,
+    );
+    let (a2, w2) = assign_columns(
+        &mut existing,
+        in_order(&item_obs, &first_day),
+        &mut taken_items,
+    );
     added.extend(a2);
     widened.extend(w2);
     for c in &added {
@@ -577,8 +701,11 @@ async fn update_columns(
             .find(|r| r.column.scope == w.scope && r.column.key == w.key)
         {
             r.column.param_type = w.to;
-            r.widened_from = Some(w.from);
-            r.widened_on = Some(last_day);
+            // A column typed by its first values did not change type.
+            if w.from != ParamType::Null {
+                r.widened_from = Some(w.from);
+                r.widened_on = Some(last_day);
+            }
         }
     }
     if !added.is_empty() || !widened.is_empty() {
@@ -741,6 +868,39 @@ struct ProducerResults {
     key_days: KeyDays,
 }
 
+/// The rows of loaded days that stay (see [`KeptRows`]), read back from the raw table.
+struct KeptScan {
+    scan: RawScan,
+    /// Whether the raw table has `_property` (a table loaded by an older kura does not: its
+    /// rows belong to no property).
+    has_property: bool,
+    days: Vec<(NaiveDate, KeptRows)>,
+}
+
+impl KeptScan {
+    /// The rows of `day` that stay when `property` loads it.
+    fn filter(&self, day: NaiveDate, property: &Option<String>, kept: &KeptRows) -> Expr {
+        let this_property = match (self.has_property, property) {
+            (false, _) => lit(property.is_none()),
+            (true, None) => col(schema::PROPERTY).is_null(),
+            (true, Some(p)) => binary_expr(
+                col(schema::PROPERTY),
+                Operator::IsNotDistinctFrom,
+                lit(p.clone()),
+            ),
+        };
+        let kept_files = if kept.files.is_empty() {
+            lit(false)
+        } else {
+            col(schema::SOURCE_FILE)
+                .in_list(kept.files.iter().map(|f| lit(f.clone())).collect(), false)
+        };
+        col("event_date")
+            .eq(lit(day.format("%Y%m%d").to_string()))
+            .and(datafusion::logical_expr::not(this_property).or(kept_files))
+    }
+}
+
 /// Which file the threads read, and how far.
 struct Inputs {
     /// The next job to open.
@@ -755,6 +915,9 @@ struct Inputs {
 struct RawProducer {
     flat: Arc<FlatWrites>,
     days: Vec<(NaiveDate, ExportKind, Vec<PlannedFile>)>,
+    kept_rows: Option<KeptScan>,
+    /// The property the files belong to (`--property`).
+    property: Option<String>,
     read_schema: SchemaRef,
     target: SchemaRef,
     loaded_at: chrono::DateTime<Utc>,
@@ -772,6 +935,19 @@ impl RawProducer {
         write: &Arc<DayWrite>,
         handle: &tokio::runtime::Handle,
     ) -> Result<(), Ga4Error> {
+        if let Some(kept) = &self.kept_rows {
+            let mut files = write.files();
+            let mut flat_files = self.flat.files();
+            let result = self.write_kept_rows(kept, (&mut files, &mut flat_files), handle);
+            let mut closed = Ok(());
+            for files in std::iter::once(files).chain(flat_files) {
+                let finished = handle.block_on(files.finish());
+                if closed.is_ok() {
+                    closed = finished;
+                }
+            }
+            result.and(closed)?;
+        }
         let jobs: Vec<(NaiveDate, ExportKind, &PlannedFile)> = self
             .days
             .iter()
@@ -840,6 +1016,67 @@ impl RawProducer {
             }
             first_error.map_or(Ok(()), Err)
         })
+    }
+
+    /// Writes the rows of the loaded days that stay to the raw and flat tables again: the
+    /// commit replaces those days whole.
+    fn write_kept_rows(
+        &self,
+        kept: &KeptScan,
+        (files, flat_files): (&mut DayFiles, &mut Vec<DayFiles>),
+        handle: &tokio::runtime::Handle,
+    ) -> Result<(), Ga4Error> {
+        for (day, rows) in &kept.days {
+            let filter = kept.filter(*day, &self.property, rows);
+            let mut stream = handle.block_on(async {
+                kept.scan
+                    .session
+                    .read_table(kept.scan.provider.clone())?
+                    .filter(filter)?
+                    .execute_stream()
+                    .await
+            })?;
+            while let Some(batch) = handle.block_on(stream.next()) {
+                let batch = schema::conform_batch(&batch?, &self.target).map_err(|source| {
+                    Ga4Error::Arrow {
+                        context: format!("reading day {day} of the raw table"),
+                        source,
+                    }
+                })?;
+                self.write_rows(*day, &batch, (files, flat_files), handle)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes raw rows of `day`, in the raw table's schema, to the raw and the flat tables, and
+    /// counts their keys.
+    fn write_rows(
+        &self,
+        day: NaiveDate,
+        batch: &RecordBatch,
+        (files, flat_files): (&mut DayFiles, &mut Vec<DayFiles>),
+        handle: &tokio::runtime::Handle,
+    ) -> Result<(), Ga4Error> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let batch_keys = batch_keys(batch);
+        handle.block_on(files.write(day, batch))?;
+        if let Some(layouts) = self.flat.layouts_for(&batch_keys) {
+            handle.block_on(FlatWrites::write(&layouts, flat_files, day, batch))?;
+        }
+        let mut results = self.results.lock().map_err(|_| poisoned())?;
+        for (scope, keys) in KEY_SCOPES.into_iter().zip(batch_keys) {
+            for (key, c) in keys {
+                results
+                    .key_days
+                    .entry((scope, key, day))
+                    .or_default()
+                    .add(&c);
+            }
+        }
+        Ok(())
     }
 
     /// The next stretch of the files, with the index of its job; `None` when every file has
@@ -928,23 +1165,10 @@ impl RawProducer {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let batch_keys = batch_keys(&batch);
         let out = self.with_bookkeeping(&batch, &lines, &file_name, kind)?;
-        handle.block_on(files.write(date, &out))?;
-        if let Some(layouts) = self.flat.layouts_for(&batch_keys) {
-            handle.block_on(FlatWrites::write(&layouts, flat_files, date, &out))?;
-        }
+        self.write_rows(date, &out, (files, flat_files), handle)?;
         let mut results = self.results.lock().map_err(|_| poisoned())?;
         *results.rows.entry(file.path.clone()).or_default() += batch.num_rows() as u64;
-        for (scope, keys) in KEY_SCOPES.into_iter().zip(batch_keys) {
-            for (key, c) in keys {
-                results
-                    .key_days
-                    .entry((scope, key, date))
-                    .or_default()
-                    .add(&c);
-            }
-        }
         Ok(())
     }
 
@@ -957,8 +1181,14 @@ impl RawProducer {
     ) -> Result<RecordBatch, Ga4Error> {
         let n = batch.num_rows();
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        // Event ids are unique across properties, whose files have the same names.
+        let property = self
+            .property
+            .as_ref()
+            .map(|p| format!("{p}/"))
+            .unwrap_or_default();
         columns.push(Arc::new(StringArray::from_iter_values(
-            lines.iter().map(|l| format!("{file_name}:{l}")),
+            lines.iter().map(|l| format!("{property}{file_name}:{l}")),
         )));
         columns.push(Arc::new(StringArray::from_iter_values(
             std::iter::repeat_n(kind.as_str(), n),
@@ -970,6 +1200,10 @@ impl RawProducer {
             TimestampMicrosecondArray::from(vec![self.loaded_at.timestamp_micros(); n])
                 .with_timezone("UTC"),
         ));
+        columns.push(Arc::new(StringArray::from(vec![
+            self.property.as_deref();
+            n
+        ])));
         RecordBatch::try_new(self.target.clone(), columns).map_err(|source| Ga4Error::Arrow {
             context: format!("converting {file_name}"),
             source,

@@ -21,7 +21,11 @@ pub struct KeyReportRow {
     pub string_values: u64,
     pub int_values: u64,
     pub double_values: u64,
-    /// The type before the last widening, when the column's type changed.
+    /// Whether the key's values came in more than one type (the column holds the most
+    /// general): across days, or within one.
+    pub type_changed: bool,
+    /// The type before the last change across days, and the first day of the new type; when
+    /// every day had the same mix, both are empty.
     pub type_changed_from: Option<&'static str>,
     pub type_changed_on: Option<NaiveDate>,
 }
@@ -38,16 +42,31 @@ pub async fn key_report(wh: &Warehouse) -> Result<Vec<KeyReportRow>, Ga4Error> {
         let mut counts = KeyCounts::default();
         let mut first = NaiveDate::MAX;
         let mut last = NaiveDate::MIN;
+        // The type the days so far need, and its last change: from the data, so that loading
+        // days one by one or all at once reports the same.
+        let mut running: Option<ParamType> = None;
+        let mut change: Option<(ParamType, NaiveDate)> = None;
         for ((scope, key, day), n) in &days {
             if *scope == c.column.scope && *key == c.column.key && n.entries() > 0 {
                 counts.add(n);
                 first = first.min(*day);
                 last = last.max(*day);
+                if let Some(seen) = n.observed_type() {
+                    let wider = running.map_or(seen, |r| r.widen(seen));
+                    if let Some(before) = running.filter(|r| *r != wider) {
+                        change = Some((before, *day));
+                    }
+                    running = Some(wider);
+                }
             }
         }
         if counts.entries() == 0 {
             continue;
         }
+        let kinds = [counts.string, counts.int, counts.double]
+            .iter()
+            .filter(|n| **n > 0)
+            .count();
         rows.push(KeyReportRow {
             scope: c.column.scope.as_str(),
             key: c.column.key.clone(),
@@ -59,8 +78,9 @@ pub async fn key_report(wh: &Warehouse) -> Result<Vec<KeyReportRow>, Ga4Error> {
             string_values: counts.string,
             int_values: counts.int,
             double_values: counts.double,
-            type_changed_from: c.widened_from.map(ParamType::as_str),
-            type_changed_on: c.widened_on,
+            type_changed: kinds > 1,
+            type_changed_from: change.map(|(from, _)| from.as_str()),
+            type_changed_on: change.map(|(_, on)| on),
         });
     }
     let order = |s: &str| KeyScope::parse(s).map_or(3, |s| s as u8);

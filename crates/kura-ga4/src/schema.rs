@@ -16,6 +16,8 @@ pub const EVENT_ID: &str = "_event_id";
 pub const EXPORT_KIND: &str = "_export_kind";
 pub const SOURCE_FILE: &str = "_source_file";
 pub const LOADED_AT: &str = "_loaded_at";
+/// The GA4 property a row was loaded for (`kura ga4 load --property`); NULL without one.
+pub const PROPERTY: &str = "_property";
 /// Top-level fields of an NDJSON line that the export schema does not know, as a JSON object.
 pub const UNKNOWN_FIELDS: &str = "_unknown_fields";
 
@@ -49,6 +51,7 @@ pub fn bookkeeping_fields() -> Vec<Field> {
             DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             true,
         ),
+        Field::new(PROPERTY, DataType::Utf8, true),
     ]
 }
 
@@ -139,7 +142,21 @@ fn conform_array(array: &ArrayRef, target: &DataType) -> Result<ArrayRef, ArrowE
                 list.nulls().cloned(),
             )?))
         }
-        _ => arrow::compute::cast(array, target),
+        _ => {
+            let cast = arrow::compute::cast(array, target)?;
+            // A value that does not convert (text where a number is expected) is an error,
+            // not a NULL.
+            if *array.data_type() != DataType::Null && cast.null_count() > array.null_count() {
+                let shown = (0..array.len())
+                    .find(|&i| array.is_valid(i) && cast.is_null(i))
+                    .and_then(|i| arrow::util::display::array_value_to_string(array, i).ok())
+                    .unwrap_or_default();
+                return Err(ArrowError::CastError(format!(
+                    "the value `{shown}` cannot be read as {target}"
+                )));
+            }
+            Ok(cast)
+        }
     }
 }
 

@@ -1,11 +1,13 @@
 //! What kura remembers about the GA4 export, in `_kura`:
-//! - `_kura.ga4_files`: every file loaded, with its day, export table and content hash; the
-//!   latest load of a day says what the raw table holds for it.
+//! - `_kura.ga4_files`: every file loaded, with its day, export table and content hash: the
+//!   history of loads.
+//! - `_kura.ga4_held_files`: the files the raw table holds now, per property and day: what a
+//!   load compares its files with.
 //! - `_kura.ga4_key_days`: per key and day, how often its values came in each field.
 //! - `_kura.ga4_columns`: the column each key was given and its type; names are never
 //!   reassigned, types only widen.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray};
@@ -20,6 +22,7 @@ use crate::export_file::ExportKind;
 use crate::keys::{KeyColumn, KeyCounts, KeyScope, ParamType};
 
 pub const FILES_TABLE: &str = "ga4_files";
+pub const HELD_FILES_TABLE: &str = "ga4_held_files";
 pub const KEY_DAYS_TABLE: &str = "ga4_key_days";
 pub const COLUMNS_TABLE: &str = "ga4_columns";
 
@@ -33,14 +36,6 @@ pub fn date_to_days(d: NaiveDate) -> i32 {
 
 pub fn days_to_date(days: i32) -> NaiveDate {
     epoch() + chrono::Duration::days(i64::from(days))
-}
-
-/// What the raw table holds for one day: the export table and the files it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DayState {
-    pub kind: ExportKind,
-    pub hashes: BTreeSet<String>,
-    pub load_id: String,
 }
 
 /// One row of `_kura.ga4_files`.
@@ -111,22 +106,63 @@ fn dates<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a Date32Array> {
         .downcast_ref::<Date32Array>()
 }
 
-/// The latest load of every day.
-pub async fn day_states(wh: &Warehouse) -> Result<BTreeMap<NaiveDate, DayState>, Ga4Error> {
-    let batches = read_system(
-        wh,
-        FILES_TABLE,
-        "SELECT f.event_date, f.kind, f.content_hash, f.load_id
+/// A GA4 property and a day: the unit the raw table's rows are replaced in. `None` is the
+/// property of loads without `--property`.
+pub type Slot = (Option<String>, NaiveDate);
+
+/// What the raw table holds for one [`Slot`]: the export table its rows come from, and the
+/// files, by file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotState {
+    pub kind: ExportKind,
+    pub files: BTreeMap<String, HeldFile>,
+}
+
+/// A file whose rows the raw table holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldFile {
+    pub path: String,
+    pub content_hash: String,
+    pub load_id: String,
+}
+
+/// The name a file is known by in the raw table (`_source_file`): shards of a day differ by
+/// name, and a file loaded again from another directory is the same file.
+pub fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// What the raw table holds, per property and day. Read from `_kura.ga4_held_files`; a
+/// warehouse loaded by a kura without that table is read from `_kura.ga4_files`, whose latest
+/// load of a day held the whole day.
+pub async fn held_files(wh: &Warehouse) -> Result<BTreeMap<Slot, SlotState>, Ga4Error> {
+    let held = TableName::new(kura_engine::access::SYSTEM_DATASET, HELD_FILES_TABLE)?;
+    let sql = if wh.store().exists(&held) {
+        format!(
+            "SELECT property, event_date, kind, path, content_hash, load_id FROM _kura.{HELD_FILES_TABLE}"
+        )
+    } else {
+        "SELECT f.property, f.event_date, f.kind, f.path, f.content_hash, f.load_id
          FROM _kura.ga4_files f
          JOIN (SELECT event_date, max(loaded_at) AS loaded_at FROM _kura.ga4_files GROUP BY event_date) l
-           ON f.event_date = l.event_date AND f.loaded_at = l.loaded_at",
-    )
-    .await?;
-    let mut out: BTreeMap<NaiveDate, DayState> = BTreeMap::new();
+           ON f.event_date = l.event_date AND f.loaded_at = l.loaded_at"
+            .to_string()
+    };
+    let table = if wh.store().exists(&held) {
+        HELD_FILES_TABLE
+    } else {
+        FILES_TABLE
+    };
+    let batches = read_system(wh, table, &sql).await?;
+    let mut out: BTreeMap<Slot, SlotState> = BTreeMap::new();
     for b in &batches {
-        let (Some(d), Some(k), Some(h), Some(l)) = (
+        let (Some(p), Some(d), Some(k), Some(path), Some(h), Some(l)) = (
+            strings(b, "property"),
             dates(b, "event_date"),
             strings(b, "kind"),
+            strings(b, "path"),
             strings(b, "content_hash"),
             strings(b, "load_id"),
         ) else {
@@ -136,15 +172,70 @@ pub async fn day_states(wh: &Warehouse) -> Result<BTreeMap<NaiveDate, DayState>,
             let Some(kind) = ExportKind::parse(k.value(i)) else {
                 continue;
             };
-            let state = out.entry(days_to_date(d.value(i))).or_insert(DayState {
-                kind,
-                hashes: BTreeSet::new(),
-                load_id: l.value(i).to_string(),
-            });
-            state.hashes.insert(h.value(i).to_string());
+            let property = p.is_valid(i).then(|| p.value(i).to_string());
+            let state = out
+                .entry((property, days_to_date(d.value(i))))
+                .or_insert(SlotState {
+                    kind,
+                    files: BTreeMap::new(),
+                });
+            state.files.insert(
+                file_name(path.value(i)),
+                HeldFile {
+                    path: path.value(i).to_string(),
+                    content_hash: h.value(i).to_string(),
+                    load_id: l.value(i).to_string(),
+                },
+            );
         }
     }
     Ok(out)
+}
+
+/// Records what the raw table holds, replacing what was recorded.
+pub async fn write_held_files(
+    wh: &Warehouse,
+    held: &BTreeMap<Slot, SlotState>,
+) -> Result<(), Ga4Error> {
+    let rows: Vec<(&Slot, ExportKind, &HeldFile)> = held
+        .iter()
+        .flat_map(|(slot, state)| state.files.values().map(move |f| (slot, state.kind, f)))
+        .collect();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("property", DataType::Utf8, true),
+        Field::new("event_date", DataType::Date32, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("path", DataType::Utf8, false),
+        Field::new("content_hash", DataType::Utf8, false),
+        Field::new("load_id", DataType::Utf8, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|((p, _), _, _)| p.as_deref())
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(Date32Array::from_iter_values(
+            rows.iter().map(|((_, d), _, _)| date_to_days(*d)),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|(_, k, _)| k.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|(_, _, f)| f.path.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|(_, _, f)| f.content_hash.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|(_, _, f)| f.load_id.as_str()),
+        )),
+    ];
+    let batch = RecordBatch::try_new(schema, columns).map_err(|source| Ga4Error::Arrow {
+        context: "recording the files the raw table holds".into(),
+        source,
+    })?;
+    overwrite_system(wh, HELD_FILES_TABLE, batch).await
 }
 
 pub async fn record_files(

@@ -4,14 +4,17 @@
 //! Planning reads the table's `event_params` and `user_properties` keys (one scan of those
 //! two columns) to fix the output columns; execution streams the table through the same
 //! [`EventsLayout`] that builds `ga4.events`. Column names follow the rules of
-//! [`crate::keys`], with keys named in byte order, so they match `ga4.events` unless keys
-//! that collide after sanitising arrived on different days.
+//! [`crate::keys`], with keys named in the order of the day they were first seen, so they
+//! match `ga4.events` of a project that loaded its days in date order. The parameter arrays
+//! are read in the export's types (a table loaded by `kura load` from the export's JSON has
+//! `int_value` as text); a value that does not fit is an error, not a NULL.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::array::{AsArray, BooleanArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionImpl, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -28,7 +31,7 @@ use kura_engine::{TableName, TableStore};
 
 use crate::flatten::EventsLayout;
 use crate::keys::{assign_columns, count_keys, KeyCounts, KeyScope, ParamList, ParamType};
-use crate::schema::{conform_batch, EVENT_PARAMS, USER_PROPERTIES};
+use crate::schema::{conform_batch, export_schema, EVENT_PARAMS, ITEMS, USER_PROPERTIES};
 
 /// The table function; register it with [`register`](crate::register).
 #[derive(Debug)]
@@ -72,7 +75,7 @@ async fn flattened_table(store: TableStore, table: TableName) -> Result<Arc<dyn 
         return plan_err!("ga4_flatten: table `{table}` does not exist");
     };
     let source = delta.table_provider().await?;
-    let stored = Arc::new(kura_engine::load::storable_schema(&source.schema()));
+    let stored = export_shaped(&kura_engine::load::storable_schema(&source.schema()));
     for needed in [EVENT_PARAMS, "event_date"] {
         if stored.field_with_name(needed).is_err() {
             return plan_err!(
@@ -80,7 +83,8 @@ async fn flattened_table(store: TableStore, table: TableName) -> Result<Arc<dyn 
             );
         }
     }
-    // Read the keys of both arrays.
+    // Read the keys of both arrays, with the day each was first seen: keys are named in that
+    // order, as `ga4.events` names them.
     let ctx = datafusion::prelude::SessionContext::new();
     ctx.register_table("t", source.clone())?;
     let arrays: Vec<&str> = [EVENT_PARAMS, USER_PROPERTIES]
@@ -93,38 +97,84 @@ async fn flattened_table(store: TableStore, table: TableName) -> Result<Arc<dyn 
         .collect::<Vec<_>>()
         .join(", ");
     let mut stream = ctx
-        .sql(&format!("SELECT {select} FROM t"))
+        .sql(&format!(
+            "SELECT CAST(event_date AS VARCHAR), {select} FROM t"
+        ))
         .await?
         .execute_stream()
         .await?;
-    let mut counts: [BTreeMap<String, KeyCounts>; 2] = Default::default();
+    let mut counts: BTreeMap<(KeyScope, String), KeyCounts> = BTreeMap::new();
+    let mut first_seen: BTreeMap<(KeyScope, String), String> = BTreeMap::new();
     while let Some(batch) = stream.next().await {
         let batch = batch?;
-        for (i, name) in arrays.iter().enumerate() {
-            let scope = if *name == EVENT_PARAMS { 0 } else { 1 };
-            let column = batch.column(i);
-            let target = stored.field_with_name(name)?.data_type().clone();
-            let column = conform_column(column, &target)?;
-            if let Some(p) = ParamList::new(column.as_ref()) {
-                count_keys(&p, &mut counts[scope]);
+        let dates = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+        let dates = dates.as_string::<i32>();
+        // A day's rows at a time; a missing date sorts last.
+        let days: BTreeSet<Option<&str>> = dates.iter().collect();
+        for day in days {
+            let mask: BooleanArray = dates.iter().map(|d| Some(d == day)).collect();
+            let rows = arrow::compute::filter_record_batch(&batch, &mask)?;
+            for (i, name) in arrays.iter().enumerate() {
+                let scope = if *name == EVENT_PARAMS {
+                    KeyScope::Event
+                } else {
+                    KeyScope::User
+                };
+                let target = stored.field_with_name(name)?.data_type().clone();
+                let column = conform_column(rows.column(i + 1), &target).map_err(|e| {
+                    DataFusionError::Plan(format!(
+                        "ga4_flatten: `{table}`.{name} does not have the shape of the export's ({e})"
+                    ))
+                })?;
+                let mut day_counts = BTreeMap::new();
+                if let Some(p) = ParamList::new(column.as_ref()) {
+                    count_keys(&p, &mut day_counts);
+                }
+                let day = day.unwrap_or("\u{10FFFF}").to_string();
+                for (key, c) in day_counts {
+                    let k = (scope, key);
+                    counts.entry(k.clone()).or_default().add(&c);
+                    let first = first_seen.entry(k).or_insert_with(|| day.clone());
+                    if day < *first {
+                        *first = day.clone();
+                    }
+                }
             }
         }
     }
-    let mut observed: BTreeMap<(KeyScope, String), Option<ParamType>> = BTreeMap::new();
-    for (scope, map) in [KeyScope::Event, KeyScope::User].into_iter().zip(counts) {
-        for (key, c) in map {
-            observed.insert((scope, key), c.observed_type());
-        }
-    }
+    let observed: BTreeMap<(KeyScope, String), Option<ParamType>> = counts
+        .into_iter()
+        .map(|(k, c)| (k, c.observed_type()))
+        .collect();
+    let mut ordered: Vec<_> = observed.iter().collect();
+    ordered.sort_by_key(|(k, _)| (first_seen.get(*k), *k));
     let mut taken: HashSet<String> = EventsLayout::fixed_names(&stored).into_iter().collect();
     let mut columns = Vec::new();
-    let _ = assign_columns(&mut columns, &observed, &mut taken);
+    let _ = assign_columns(&mut columns, ordered, &mut taken);
     let layout = EventsLayout::new(&stored, &columns);
     Ok(Arc::new(FlattenedTable {
         source,
         stored,
         layout,
     }))
+}
+
+/// `schema` with its parameter and item arrays in the export's types: a table loaded from
+/// the export's JSON by `kura load` has `int_value` as text (BigQuery writes INT64 as JSON
+/// strings), which the flattening reads as integers.
+fn export_shaped(schema: &Schema) -> SchemaRef {
+    let export = export_schema();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match export.field_with_name(f.name()) {
+            Ok(e) if [EVENT_PARAMS, USER_PROPERTIES, ITEMS].contains(&f.name().as_str()) => {
+                f.as_ref().clone().with_data_type(e.data_type().clone())
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
 }
 
 fn conform_column(

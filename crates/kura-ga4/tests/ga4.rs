@@ -43,6 +43,21 @@ impl TestProject {
         kura_ga4::load(&self.wh, &request, "alice").await
     }
 
+    async fn load_as(
+        &self,
+        paths: &[PathBuf],
+        property: Option<&str>,
+        force: bool,
+    ) -> Result<Ga4LoadOutcome, Ga4Error> {
+        let request = Ga4LoadRequest {
+            paths: paths.to_vec(),
+            max_bad_rows: 0,
+            force,
+            property: property.map(str::to_string),
+        };
+        kura_ga4::load(&self.wh, &request, "alice").await
+    }
+
     async fn rows(&self, sql: &str) -> Vec<String> {
         self.rows_as("alice", sql)
             .await
@@ -333,14 +348,42 @@ async fn demo_export_loads_flattens_and_agrees_with_the_long_table() {
         .await
         .is_err());
 
-    // The key report flags nothing as changed on a single load, and knows every key.
+    // The key report knows every key, and flags the keys whose values came in more than one
+    // type, though every day was loaded at once: across days (with the day of the change) or
+    // within each day.
     let report = kura_ga4::key_report(&p.wh).await.expect("report");
     let search = report
         .iter()
         .find(|r| r.key == "search_term")
         .expect("search_term");
     assert_eq!(search.first_seen.to_string(), "2024-05-03");
-    assert!(report.iter().all(|r| r.type_changed_from.is_none()));
+    let changed: Vec<String> = report
+        .iter()
+        .filter(|r| r.type_changed)
+        .map(|r| {
+            format!(
+                "{} {} {:?} {:?}",
+                r.key,
+                r.column_type,
+                r.type_changed_from,
+                r.type_changed_on.map(|d| d.to_string())
+            )
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "percent_scrolled FLOAT64 Some(\"INT64\") Some(\"2024-05-02\")",
+            "plan_id STRING Some(\"INT64\") Some(\"2024-05-03\")",
+            "session_engaged STRING None None",
+        ]
+    );
+    // `page-type` (from day 1) was seen before `Page Type` (from day 2).
+    assert_eq!(
+        p.rows("SELECT count(param_page_type), count(param_page_type_2) FROM ga4.events WHERE event_date = DATE '2024-05-01'")
+            .await,
+        [p.rows("SELECT count(param_page_type), 0 FROM ga4.events WHERE event_date = DATE '2024-05-01'").await[0].clone()]
+    );
 
     // The table function gives the same wide rows straight from the raw table.
     assert_eq!(
@@ -1282,5 +1325,336 @@ async fn a_file_that_changes_while_it_is_loaded_fails_the_load_and_keeps_the_day
     assert_eq!(
         unreferenced_files(&p.dir.path().join(".kura/warehouse")),
         Vec::<String>::new()
+    );
+}
+
+/// `n` purchases (with user properties and items) of day `date`, one user and session, from
+/// second `from`.
+fn page_views(date: &str, from: i64, n: i64, user: &str) -> Vec<Value> {
+    (from..from + n)
+        .map(|i| {
+            shop_event(
+                date,
+                i,
+                user,
+                vec![
+                    param("ga_session_id", json!(1)),
+                    param("page_location", json!(format!("/p{i}"))),
+                ],
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_of_a_day_accumulate_and_each_reloads_alone() {
+    let p = project();
+    let shard0 = p.write_lines(
+        "events_20241001_000000000000.json.gz",
+        &page_views("20241001", 0, 5, "u0"),
+    );
+    let shard1 = p.write_lines(
+        "events_20241001_000000000001.json.gz",
+        &page_views("20241001", 100, 5, "u1"),
+    );
+    let out = p
+        .load(&[shard0.clone(), shard1.clone()], 0)
+        .await
+        .expect("both shards");
+    assert_eq!(out.events, 10);
+    let counts = "SELECT (SELECT count(*) FROM raw.ga4_events), (SELECT count(*) FROM ga4.events), (SELECT count(*) FROM ga4.event_params)";
+    assert_eq!(p.rows(counts).await, ["10|10|20"]);
+
+    // The same shard again is skipped, and the day keeps both shards.
+    let out = p
+        .load(std::slice::from_ref(&shard1), 0)
+        .await
+        .expect("shard 1 again");
+    assert!(out.days.is_empty(), "{:?}", out.files);
+    assert_eq!(p.rows(counts).await, ["10|10|20"]);
+
+    // A changed shard replaces its own rows only.
+    let shard1 = p.write_lines(
+        "events_20241001_000000000001.json.gz",
+        &page_views("20241001", 100, 7, "u1"),
+    );
+    let out = p
+        .load(std::slice::from_ref(&shard1), 0)
+        .await
+        .expect("changed shard 1");
+    assert_eq!(loaded_rows(&out).len(), 1);
+    assert_eq!(p.rows(counts).await, ["12|12|24"]);
+    assert_eq!(
+        p.rows("SELECT user_pseudo_id, count(*) FROM ga4.events GROUP BY 1 ORDER BY 1")
+            .await,
+        ["u0|5", "u1|7"]
+    );
+    assert_eq!(
+        p.rows("SELECT _source_file, count(*) FROM raw.ga4_events GROUP BY 1 ORDER BY 1")
+            .await,
+        [
+            "events_20241001_000000000000.json.gz|5",
+            "events_20241001_000000000001.json.gz|7"
+        ]
+    );
+    // Sessions and the key counts see both shards.
+    assert_eq!(
+        p.rows("SELECT user_pseudo_id, events FROM ga4.sessions ORDER BY 1")
+            .await,
+        ["u0|5", "u1|7"]
+    );
+    let report = kura_ga4::key_report(&p.wh).await.expect("report");
+    let page = report
+        .iter()
+        .find(|r| r.key == "page_location")
+        .expect("page_location");
+    assert_eq!(page.count, 12);
+    assert_flat_as_rebuilt(&p, "a shard reloaded").await;
+
+    // Shards arriving one at a time give the same day.
+    let q = project();
+    for shard in [&shard0, &shard1] {
+        q.load(std::slice::from_ref(shard), 0)
+            .await
+            .expect("one shard");
+    }
+    assert_eq!(q.rows(counts).await, ["12|12|24"]);
+
+    // `--force` makes the files given the whole day: a day re-exported in fewer shards.
+    let out = p
+        .load_as(std::slice::from_ref(&shard0), None, true)
+        .await
+        .expect("forced");
+    assert_eq!(out.events, 5);
+    assert_eq!(p.rows(counts).await, ["5|5|10"]);
+    assert_flat_as_rebuilt(&p, "a day forced to one shard").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn properties_are_kept_apart() {
+    let p = project();
+    // Two properties export files of the same name for the same day.
+    let dir_a = p.dir.path().join("a");
+    let dir_b = p.dir.path().join("b");
+    for (dir, user, n) in [(&dir_a, "ua", 3), (&dir_b, "ub", 4)] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        let text: String = page_views("20241002", 0, n, user)
+            .iter()
+            .map(|e| format!("{e}\n"))
+            .collect();
+        std::fs::write(dir.join("events_20241002.json"), text).expect("write");
+    }
+    p.load_as(std::slice::from_ref(&dir_a), Some("shop"), false)
+        .await
+        .expect("property shop");
+    p.load_as(std::slice::from_ref(&dir_b), Some("blog"), false)
+        .await
+        .expect("property blog");
+    assert_eq!(
+        p.rows("SELECT property, count(*), count(DISTINCT event_id) FROM ga4.events GROUP BY 1 ORDER BY 1")
+            .await,
+        ["blog|4|4", "shop|3|3"]
+    );
+    // The same user and session id in two properties are two sessions.
+    std::fs::write(
+        dir_b.join("events_20241002.json"),
+        page_views("20241002", 0, 2, "ua")
+            .iter()
+            .map(|e| format!("{e}\n"))
+            .collect::<String>(),
+    )
+    .expect("rewrite");
+    p.load_as(std::slice::from_ref(&dir_b), Some("blog"), false)
+        .await
+        .expect("blog again");
+    assert_eq!(
+        p.rows("SELECT property, session_key, events FROM ga4.sessions ORDER BY 1")
+            .await,
+        ["blog|blog/ua.1|2", "shop|shop/ua.1|3"]
+    );
+    assert_eq!(
+        p.rows("SELECT _property, count(*) FROM raw.ga4_events GROUP BY 1 ORDER BY 1")
+            .await,
+        ["blog|2", "shop|3"]
+    );
+    // A load without a property is a property of its own.
+    p.load_as(std::slice::from_ref(&dir_a), None, false)
+        .await
+        .expect("no property");
+    assert_eq!(
+        p.rows("SELECT property, count(*) FROM ga4.events GROUP BY 1 ORDER BY 1 NULLS FIRST")
+            .await,
+        ["NULL|3", "blog|2", "shop|3"]
+    );
+    assert_flat_as_rebuilt(&p, "three properties").await;
+}
+
+/// The key report's columns that say how a key's type came about.
+async fn key_types(p: &TestProject) -> Vec<String> {
+    kura_ga4::key_report(&p.wh)
+        .await
+        .expect("report")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {:?} {:?}",
+                r.column, r.column_type, r.type_changed, r.type_changed_from, r.type_changed_on
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_types_and_names_do_not_depend_on_how_days_were_batched() {
+    let day = |date: &str, params: Vec<Value>| {
+        vec![event(
+            date,
+            1,
+            "page_view",
+            "u1",
+            [vec![param("ga_session_id", json!(1))], params].concat(),
+        )]
+    };
+    let days = [
+        (
+            "20241101",
+            vec![
+                param("plan_id", json!(1)),
+                param("page-type", json!("a")),
+                param("later", Value::Null),
+            ],
+        ),
+        (
+            "20241102",
+            vec![param("plan_id", json!(2)), param("later", json!(5))],
+        ),
+        (
+            "20241103",
+            vec![
+                param("plan_id", json!("gold")),
+                param("Page Type", json!("b")),
+            ],
+        ),
+    ];
+    let together = project();
+    let files: Vec<PathBuf> = days
+        .iter()
+        .map(|(d, params)| {
+            together.write_lines(&format!("events_{d}.json"), &day(d, params.clone()))
+        })
+        .collect();
+    let out = together.load(&files, 0).await.expect("all at once");
+    assert!(out.widened.is_empty());
+    let one_by_one = project();
+    for (d, params) in &days {
+        let f = one_by_one.write_lines(&format!("events_{d}.json"), &day(d, params.clone()));
+        one_by_one.load(&[f], 0).await.expect("one day");
+    }
+    let report = key_types(&together).await;
+    assert_eq!(report, key_types(&one_by_one).await);
+    for expected in [
+        "param_plan_id STRING true Some(\"INT64\") Some(2024-11-03)",
+        // First seen with no value: typed by its first values, not a type change.
+        "param_later INT64 false None None",
+        // `page-type` was seen first, so it keeps the plain name.
+        "param_page_type STRING false None None",
+        "param_page_type_2 STRING false None None",
+    ] {
+        assert!(
+            report.contains(&expected.to_string()),
+            "{expected} in {report:#?}"
+        );
+    }
+    let columns = "SELECT param_page_type, param_page_type_2, param_later, param_plan_id FROM ga4.events ORDER BY event_date";
+    let expected = ["a|NULL|NULL|1", "NULL|NULL|5|2", "NULL|b|NULL|gold"];
+    assert_eq!(together.rows(columns).await, expected);
+    assert_eq!(one_by_one.rows(columns).await, expected);
+    // The table function names and types the columns the same way.
+    let flattened = columns.replace("ga4.events", "ga4_flatten('raw.ga4_events')");
+    assert_eq!(together.rows(&flattened).await, expected);
+    assert_eq!(
+        together
+            .rows("SELECT arrow_typeof(param_later) FROM ga4_flatten('raw.ga4_events') LIMIT 1")
+            .await,
+        ["Int64"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_without_an_engagement_signal_is_not_engaged() {
+    let p = project();
+    let f = p.write_lines(
+        "events_20241104.json",
+        &[
+            event(
+                "20241104",
+                1,
+                "page_view",
+                "u1",
+                vec![param("ga_session_id", json!(1))],
+            ),
+            event(
+                "20241104",
+                2,
+                "page_view",
+                "u2",
+                vec![
+                    param("ga_session_id", json!(2)),
+                    param("session_engaged", json!("1")),
+                ],
+            ),
+            // A session id but no user: counted as belonging to no session.
+            json!({"event_date": "20241104", "event_timestamp": "1730678400000000",
+                   "event_name": "page_view",
+                   "event_params": [param("ga_session_id", json!(3))]}),
+        ],
+    );
+    let out = p.load(&[f], 0).await.expect("load");
+    assert_eq!(out.events_without_session, 1);
+    assert_eq!(
+        p.rows("SELECT user_pseudo_id, engaged FROM ga4.sessions ORDER BY 1")
+            .await,
+        ["u1|false", "u2|true"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ga4_flatten_reads_an_export_loaded_by_kura_load() {
+    let p = project();
+    let f = p.write_lines(
+        "events_20241105.json",
+        &[
+            event(
+                "20241105",
+                1,
+                "page_view",
+                "u1",
+                vec![
+                    param("ga_session_id", json!(41)),
+                    param("price", json!(2.5)),
+                ],
+            ),
+            event(
+                "20241105",
+                2,
+                "page_view",
+                "u2",
+                vec![param("ga_session_id", json!(42))],
+            ),
+        ],
+    );
+    // `kura load` infers `int_value` (JSON strings, as BigQuery writes INT64) as text.
+    let table = kura_engine::TableName::parse("raw.export_copy").expect("name");
+    p.wh.load(
+        &kura_engine::load::LoadRequest::new(vec![f], table),
+        "alice",
+        std::sync::Arc::new(kura_engine::load::NoProgress),
+    )
+    .await
+    .expect("kura load");
+    assert_eq!(
+        p.rows("SELECT user_pseudo_id, param_ga_session_id, arrow_typeof(param_ga_session_id), param_price FROM ga4_flatten('raw.export_copy') ORDER BY 1")
+            .await,
+        ["u1|41|Int64|2.5", "u2|42|Int64|NULL"]
     );
 }

@@ -31,13 +31,15 @@ pub struct LoadArgs {
     /// Export files, or directories to search for them.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// The GA4 property the export belongs to (recorded with the load).
+    /// The GA4 property the export belongs to: each property's days are loaded and replaced
+    /// apart from the others' (raw.ga4_events._property, ga4.events.property).
     #[arg(long, value_name = "NAME")]
     pub property: Option<String>,
     /// Keep up to N unreadable lines in raw.ga4_events__rejected instead of failing.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_bad_rows: u64,
-    /// Load days again even if the raw table already holds exactly these files.
+    /// Make the files given the whole of their days (a day re-exported in fewer shards), even
+    /// if the raw table already holds exactly these files.
     #[arg(long)]
     pub force: bool,
 }
@@ -70,7 +72,13 @@ pub async fn run(args: Ga4Args, globals: &Globals) -> anyhow::Result<ExitCode> {
         }
         Ga4Command::Rebuild => {
             let outcome = kura_ga4::rebuild(&wh, &globals.principal).await?;
-            print_outcome(&outcome, globals.quiet);
+            if !globals.quiet {
+                eprintln!(
+                    "rebuilt ga4.events, ga4.event_params, ga4.user_properties, ga4.items, ga4.sessions and ga4.pages from raw.ga4_events: {} sessions ({:.1}s)",
+                    human_count(outcome.sessions),
+                    outcome.elapsed.as_secs_f64()
+                );
+            }
         }
         Ga4Command::Schema(a) => {
             let rows = kura_ga4::key_report(&wh).await?;
@@ -95,6 +103,7 @@ pub async fn run(args: Ga4Args, globals: &Globals) -> anyhow::Result<ExitCode> {
                     for r in &rows {
                         let changed = match (r.type_changed_from, r.type_changed_on) {
                             (Some(from), Some(on)) => format!("from {from} on {on}"),
+                            _ if r.type_changed => "mixed within a day".to_string(),
                             _ => String::new(),
                         };
                         table.add_row([
@@ -165,6 +174,16 @@ fn print_outcome(outcome: &Ga4LoadOutcome, quiet: bool) {
         }
     }
     for w in &outcome.widened {
+        if w.from == kura_ga4::keys::ParamType::Null {
+            eprintln!(
+                "  typed    {} as {} ({} key `{}` had only empty values before); rebuilt every day",
+                w.column,
+                w.to.as_str(),
+                w.scope.as_str(),
+                w.key,
+            );
+            continue;
+        }
         eprintln!(
             "  widened  {} from {} to {} ({} key `{}` now has {} values); rebuilt every day",
             w.column,
@@ -201,7 +220,7 @@ fn print_outcome(outcome: &Ga4LoadOutcome, quiet: bool) {
     }
     if outcome.events_without_session > 0 {
         eprintln!(
-            "  note: {} event(s) have no ga_session_id and belong to no session",
+            "  note: {} event(s) have no ga_session_id or no user_pseudo_id and belong to no session",
             outcome.events_without_session
         );
     }
