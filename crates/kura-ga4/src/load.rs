@@ -97,6 +97,9 @@ pub struct Ga4LoadOutcome {
     pub rejected: u64,
     pub new_columns: Vec<KeyColumn>,
     pub widened: Vec<Widening>,
+    /// Columns whose values in this load's days came in more than one type (the column holds
+    /// the most general), with how many of each.
+    pub mixed_types: Vec<(KeyColumn, KeyCounts)>,
     /// Events without a `ga_session_id` parameter: not part of any session.
     pub events_without_session: u64,
     pub sessions: u64,
@@ -434,6 +437,21 @@ async fn load_authorized(
     outcome
         .phases
         .push(("raw and flat tables", started.elapsed()));
+    // The rejected lines of the files whose rows were replaced go with them.
+    let replaced: Vec<(String, String)> = plans
+        .iter()
+        .filter_map(|plan| {
+            held.get(&(request.property.clone(), plan.date))
+                .map(|h| (plan, h))
+        })
+        .flat_map(|(plan, h)| {
+            h.files
+                .iter()
+                .filter(|(name, _)| !plan.kept.files.contains(name))
+                .map(|(_, f)| (f.path.clone(), f.load_id.clone()))
+        })
+        .collect();
+    forget_rejected(wh, &raw_name, &replaced).await?;
     if !results.rejected.is_empty() {
         kura_engine::load::write_rejected(wh, &raw_name, &load_id, &results.rejected).await?;
     }
@@ -492,9 +510,27 @@ async fn load_authorized(
     // 3. Keys and flat tables.
     let mut key_days = state::read_key_days(wh).await?;
     key_days.retain(|(_, _, d), _| !days.contains(d));
+    let mut loaded_counts: BTreeMap<(KeyScope, String), KeyCounts> = BTreeMap::new();
+    for ((scope, key, _), counts) in &results.key_days {
+        loaded_counts
+            .entry((*scope, key.clone()))
+            .or_default()
+            .add(counts);
+    }
     key_days.extend(results.key_days);
     state::write_key_days(wh, &key_days).await?;
     let (columns, added, widened) = update_columns(wh, &target, &key_days, column_records).await?;
+    outcome.mixed_types = columns
+        .iter()
+        .filter_map(|c| {
+            let counts = loaded_counts.get(&(c.column.scope, c.column.key.clone()))?;
+            let kinds = [counts.string, counts.int, counts.double]
+                .iter()
+                .filter(|n| **n > 0)
+                .count();
+            (kinds > 1).then(|| (c.column.clone(), *counts))
+        })
+        .collect();
     outcome.new_columns = added;
     let all_days = !widened.is_empty() && existing_raw.is_some();
     outcome.widened = widened;
@@ -538,6 +574,36 @@ async fn load_authorized(
     outcome.sessions = summary.sessions;
     outcome.elapsed = started.elapsed();
     Ok(outcome)
+}
+
+/// Deletes the rejected lines `raw.ga4_events__rejected` holds for `files` (path and the load
+/// that read it).
+async fn forget_rejected(
+    wh: &Warehouse,
+    raw: &TableName,
+    files: &[(String, String)],
+) -> Result<(), Ga4Error> {
+    let name = TableName::new(&raw.dataset, &format!("{}__rejected", raw.table))?;
+    let predicate = files
+        .iter()
+        .map(|(path, load)| {
+            col("file")
+                .eq(lit(path.clone()))
+                .and(col("load_id").eq(lit(load.clone())))
+        })
+        .reduce(Expr::or);
+    let (Some(predicate), Some(table)) = (predicate, wh.store().open(&name).await?) else {
+        return Ok(());
+    };
+    table
+        .delete()
+        .with_predicate(predicate)
+        .await
+        .map_err(|source| Ga4Error::Delta {
+            table: name.to_string(),
+            source: Box::new(source),
+        })?;
+    Ok(())
 }
 
 /// Rebuilds every flat and derived table from `raw.ga4_events`, for every day: the repair
@@ -1244,7 +1310,8 @@ fn item_params(batch: &RecordBatch) -> Option<ArrayRef> {
     values.column_by_name(ITEM_PARAMS).cloned()
 }
 
-/// Moves rows whose `event_date` is not the file's day to `rejected`.
+/// Moves rows whose `event_date` is not the file's day, and rows that are not events (no
+/// `event_name`: a JSON file named like an export that is something else), to `rejected`.
 fn keep_day(
     batch: &RecordBatch,
     lines: &[u64],
@@ -1257,8 +1324,10 @@ fn keep_day(
     else {
         return Ok((batch.clone(), lines.to_vec()));
     };
+    let names = batch.column_by_name("event_name");
+    let named = |i: usize| names.is_none_or(|n| n.is_valid(i));
     let keep: Vec<bool> = (0..batch.num_rows())
-        .map(|i| dates.is_valid(i) && dates.value(i) == expected)
+        .map(|i| dates.is_valid(i) && dates.value(i) == expected && named(i))
         .collect();
     if keep.iter().all(|k| *k) {
         return Ok((batch.clone(), lines.to_vec()));
@@ -1291,12 +1360,17 @@ fn keep_day(
             } else {
                 "NULL"
             };
+            let reason = if !named(i) {
+                "not a GA4 event: it has no event_name (is this file a GA4 export?)".to_string()
+            } else {
+                format!(
+                    "event_date `{found}` is not the day of the file ({expected}); each export file holds one day"
+                )
+            };
             rejected.push(RejectedRow {
                 line: lines[i],
                 raw: raw_lines.next().unwrap_or_default(),
-                reason: format!(
-                    "event_date `{found}` is not the day of the file ({expected}); each export file holds one day"
-                ),
+                reason,
             });
         }
     }

@@ -219,14 +219,27 @@ impl ChunkDecoder {
                 raw: String::from_utf8_lossy(line).trim_end().to_string(),
                 reason,
             };
-            let mut object = match serde_json::from_slice::<Value>(line) {
+            let text = line.strip_suffix(b"\n").unwrap_or(line);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            let mut object = match serde_json::from_slice::<Value>(text) {
                 Ok(Value::Object(map)) => map,
                 Ok(_) => {
                     rejected.push(reject("the line is not a JSON object".into()));
                     continue;
                 }
                 Err(e) => {
-                    rejected.push(reject(format!("invalid JSON: {e}")));
+                    // serde_json places the error within the slice it was given; the file's
+                    // line number is the row's own.
+                    let message = e.to_string();
+                    let message = message
+                        .rsplit_once(" at line ")
+                        .map_or(message.as_str(), |(m, _)| m);
+                    let at = if e.is_eof() {
+                        "the line ends early".to_string()
+                    } else {
+                        format!("at column {}", e.column())
+                    };
+                    rejected.push(reject(format!("invalid JSON, {at}: {message}")));
                     continue;
                 }
             };

@@ -635,16 +635,47 @@ async fn bad_lines_fail_the_load_with_file_and_line_unless_allowed() {
         .store()
         .exists(&kura_engine::TableName::parse("raw.ga4_events").expect("name")));
 
-    let out = p.load(&[path], 2).await.expect("allowed");
+    let out = p
+        .load(std::slice::from_ref(&path), 2)
+        .await
+        .expect("allowed");
     assert_eq!((out.events, out.rejected), (1, 2));
     let reasons = p
         .rows("SELECT line, reason FROM raw.ga4_events__rejected ORDER BY line")
         .await;
-    assert!(reasons[0].starts_with("2|invalid JSON"), "{reasons:?}");
+    assert!(
+        reasons[0].starts_with("2|invalid JSON, the line ends early: EOF while parsing a string"),
+        "{reasons:?}"
+    );
     assert!(
         reasons[1].starts_with("3|event_date `20240802`"),
         "{reasons:?}"
     );
+
+    // A forced reload replaces the file's rejected lines with its own, as it does its rows.
+    let request = Ga4LoadRequest {
+        paths: vec![path],
+        max_bad_rows: 2,
+        force: true,
+        property: None,
+    };
+    kura_ga4::load(&p.wh, &request, "alice")
+        .await
+        .expect("forced");
+    assert_eq!(
+        p.rows("SELECT count(*), count(DISTINCT load_id) FROM raw.ga4_events__rejected")
+            .await,
+        ["2|1"]
+    );
+    assert_eq!(p.rows("SELECT count(*) FROM raw.ga4_events").await, ["1"]);
+
+    // A JSON file named like an export that holds something else is refused line by line.
+    let orders = p.dir.path().join("export/events_20240805.json");
+    std::fs::write(&orders, "{\"event_date\": \"20240805\", \"order_id\": 7}\n").expect("write");
+    let err = p.load(&[orders], 0).await.expect_err("not an export");
+    let message = err.to_string();
+    assert!(message.contains("events_20240805.json:1:"), "{message}");
+    assert!(message.contains("no event_name"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1545,6 +1576,12 @@ async fn key_types_and_names_do_not_depend_on_how_days_were_batched() {
         .collect();
     let out = together.load(&files, 0).await.expect("all at once");
     assert!(out.widened.is_empty());
+    let mixed: Vec<&str> = out
+        .mixed_types
+        .iter()
+        .map(|(c, _)| c.column.as_str())
+        .collect();
+    assert_eq!(mixed, ["param_plan_id"]);
     let one_by_one = project();
     for (d, params) in &days {
         let f = one_by_one.write_lines(&format!("events_{d}.json"), &day(d, params.clone()));

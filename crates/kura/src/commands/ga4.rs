@@ -194,6 +194,25 @@ fn print_outcome(outcome: &Ga4LoadOutcome, quiet: bool) {
             w.to.as_str().to_lowercase()
         );
     }
+    for (column, counts) in &outcome.mixed_types {
+        let seen: Vec<String> = [
+            ("string", counts.string),
+            ("int", counts.int),
+            ("double", counts.double),
+        ]
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(kind, n)| format!("{n} {kind}"))
+        .collect();
+        eprintln!(
+            "  mixed    {} is {}: {} key `{}` came as {} in this load",
+            column.column,
+            column.param_type.as_str(),
+            column.scope.as_str(),
+            column.key,
+            seen.join(", ")
+        );
+    }
     if outcome.days.is_empty() && !outcome.files.is_empty() {
         eprintln!("nothing to load: every day is already up to date");
         return;
