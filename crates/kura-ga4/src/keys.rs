@@ -129,6 +129,15 @@ impl KeyCounts {
         self.string + self.int + self.double + self.null
     }
 
+    /// How many of the value types (string, int, float/double) the values came in; more than
+    /// one is a mixed key.
+    pub fn value_types(&self) -> usize {
+        [self.string, self.int, self.double]
+            .iter()
+            .filter(|n| **n > 0)
+            .count()
+    }
+
     /// The narrowest type that holds every value seen; `None` when no value was set.
     pub fn observed_type(&self) -> Option<ParamType> {
         if self.string > 0 {

@@ -524,11 +524,7 @@ async fn load_authorized(
         .iter()
         .filter_map(|c| {
             let counts = loaded_counts.get(&(c.column.scope, c.column.key.clone()))?;
-            let kinds = [counts.string, counts.int, counts.double]
-                .iter()
-                .filter(|n| **n > 0)
-                .count();
-            (kinds > 1).then(|| (c.column.clone(), *counts))
+            (counts.value_types() > 1).then(|| (c.column.clone(), *counts))
         })
         .collect();
     outcome.new_columns = added;

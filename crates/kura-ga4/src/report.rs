@@ -63,10 +63,6 @@ pub async fn key_report(wh: &Warehouse) -> Result<Vec<KeyReportRow>, Ga4Error> {
         if counts.entries() == 0 {
             continue;
         }
-        let kinds = [counts.string, counts.int, counts.double]
-            .iter()
-            .filter(|n| **n > 0)
-            .count();
         rows.push(KeyReportRow {
             scope: c.column.scope.as_str(),
             key: c.column.key.clone(),
@@ -78,7 +74,7 @@ pub async fn key_report(wh: &Warehouse) -> Result<Vec<KeyReportRow>, Ga4Error> {
             string_values: counts.string,
             int_values: counts.int,
             double_values: counts.double,
-            type_changed: kinds > 1,
+            type_changed: counts.value_types() > 1,
             type_changed_from: change.map(|(from, _)| from.as_str()),
             type_changed_on: change.map(|(_, on)| on),
         });
